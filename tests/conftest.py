@@ -1,0 +1,19 @@
+"""Shared pytest fixtures for the whole test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# Read-only shared data lives next to the repository: <repo>/../shared/data
+SHARED_DATA_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The read-only shared data folder; the test is skipped when it is absent."""
+    path = SHARED_DATA_DIR.resolve()
+    if not path.is_dir():
+        pytest.skip(f"shared data not available at {path}")
+    return path

@@ -1,0 +1,79 @@
+"""Typed configuration for memory, readout and inference. Defaults are tuned for a 2-core CPU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """Policy of the memory bank.
+
+    every: a working-memory entry is added every ``every`` processed frames (and on every given mask).
+    working_size: maximum number of working entries; when full the oldest unpinned ones are
+        consolidated into long-term memory.
+    long_term_size: maximum number of long-term entries; when full the least used is evicted.
+    long_term_keep: fraction of an entry's pixels kept (the most used ones) when it is consolidated.
+    recent_frames: how many of the latest processed frames are read through the local window.
+    """
+
+    every: int = 5
+    working_size: int = 4
+    long_term_size: int = 8
+    long_term_keep: float = 0.25
+    recent_frames: int = 2
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError("memory.every must be >= 1")
+        if self.working_size < 1 or self.long_term_size < 0:
+            raise ValueError("memory sizes must be positive")
+        if not 0.0 < self.long_term_keep <= 1.0:
+            raise ValueError("memory.long_term_keep must be in (0, 1]")
+        if self.recent_frames < 1:
+            raise ValueError("memory.recent_frames must be >= 1")
+
+
+@dataclass(frozen=True)
+class ReadoutConfig:
+    """Affinity readout: global top-k over the bank and a local window over recent frames.
+
+    top_k: affinities kept per query pixel (the rest get zero weight).
+    temperature: softmax temperature applied to cosine similarities.
+    local_radius: half size of the local window, in feature pixels at the fine stride.
+    """
+
+    top_k: int = 10
+    temperature: float = 0.05
+    local_radius: int = 6
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or self.temperature <= 0 or self.local_radius < 0:
+            raise ValueError("invalid readout configuration")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Inference session settings.
+
+    arch: registered architecture name (``vos_core.models.registry``).
+    process_height: frames taller than this are processed at this height (aspect kept);
+        results are always returned at the original resolution.
+    device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
+    accelerate: run the frozen encoder through ONNX Runtime on the CPU when available.
+    threads: torch/ORT intra-op threads (0 = all cores).
+    """
+
+    arch: str = "propagation"
+    process_height: int = 480
+    device: str = "auto"
+    accelerate: bool = True
+    threads: int = 0
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+
+    def __post_init__(self) -> None:
+        if self.process_height < 64:
+            raise ValueError("process_height must be at least 64")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"unknown device {self.device!r}")

@@ -1,0 +1,297 @@
+"""The inference session: one per video, owns the memory bank and the object registry.
+
+Typical use::
+
+    session = InferenceSession(frames, SessionConfig())
+    session.annotate(0, first_mask)              # given mask -> permanent memory
+    for result in session.propagate(0, len(frames) - 1):
+        save(result.index, result.labels)
+
+``propagate`` is a generator: stop iterating (or pass ``should_stop``) to cancel between frames.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from vos_core.config import SessionConfig
+from vos_core.errors import VosInputError
+from vos_core.inference.objects import (
+    ObjectRegistry,
+    confidence,
+    labels_to_probs,
+    probs_to_labels,
+    resize_labels,
+    soft_aggregate,
+    upsample_to,
+)
+from vos_core.inference.results import FrameResult, Timings
+from vos_core.memory.bank import MemoryBank
+from vos_core.memory.entries import EntryKind
+from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.registry import build_model
+
+Direction = Literal["forward", "backward"]
+
+
+class FrameReader(Protocol):
+    """What the session needs of a frame source: RGB uint8 H×W×3 frames by index."""
+
+    def __len__(self) -> int: ...
+
+    def read(self, index: int) -> np.ndarray: ...
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def processing_size(hw: tuple[int, int], max_height: int) -> tuple[int, int]:
+    """Original (H, W) -> processing (H', W'), downscaled so that H' <= max_height."""
+    h, w = hw
+    if h <= max_height:
+        return h, w
+    s = max_height / h
+    return max_height, max(32, int(round(w * s)))
+
+
+class InferenceSession:
+    """Propagates object masks through one video with a memory-based model."""
+
+    def __init__(
+        self,
+        frames: FrameReader | None = None,
+        config: SessionConfig | None = None,
+        model: VosModel | None = None,
+    ) -> None:
+        self.config = config or SessionConfig()
+        self.frames = frames
+        self.device = pick_device(self.config.device)
+        torch.set_num_threads(self.config.threads or (os.cpu_count() or 1))
+        self.model = (model or build_model(self.config)).to(self.device).eval()
+        self.bank = MemoryBank(self.config.memory)
+        self.objects = ObjectRegistry()
+        self.annotations: dict[int, np.ndarray] = {}
+        self._since_memory = 0
+        self._last_index: int | None = None
+        self._frame_hw: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def object_ids(self) -> tuple[int, ...]:
+        return self.objects.ids
+
+    def annotate(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
+        """Give the full mask of frame ``index`` (H×W labels, 0 = background). It becomes a permanent
+        memory entry (replacing a predicted entry of that frame) and is used whenever propagation
+        passes this frame. New label values become new objects."""
+        labels = self._check_labels(labels)
+        self.annotations[index] = labels.copy()
+        return self._process(index, frame, labels)
+
+    def remove_annotation(self, index: int) -> None:
+        """Forget a given mask; its permanent memory entry goes too."""
+        self.annotations.pop(index, None)
+        entry = self.bank.find_frame(index)
+        if entry is not None and entry.kind == EntryKind.PERMANENT:
+            self.bank.evict(entry.id)
+
+    def step(self, frame: np.ndarray, index: int, labels: np.ndarray | None = None) -> FrameResult:
+        """Process one frame: with ``labels`` it is annotated, otherwise predicted from memory."""
+        if labels is not None:
+            return self.annotate(index, labels, frame)
+        return self._process(index, frame, None)
+
+    def propagate(
+        self,
+        start: int,
+        end: int,
+        direction: Direction = "forward",
+        seed: np.ndarray | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[FrameResult]:
+        """Yield results for the frames after ``start`` up to ``end`` (inclusive) in ``direction``.
+
+        The start frame's mask is its annotation, else ``seed`` (e.g. a mask predicted earlier and
+        kept by the caller), else the session's own last result when ``start`` is the last frame
+        processed. Annotated frames on the way are used as given. ``should_stop`` is polled between
+        frames; the generator can also simply be closed.
+        """
+        if self.frames is None:
+            raise VosInputError("this session has no frame source to propagate over")
+        n = len(self.frames)
+        if not (0 <= start < n and 0 <= end < n):
+            raise VosInputError(f"frames {start}..{end} are outside the video (0..{n - 1})")
+        step = 1 if direction == "forward" else -1
+        if (end - start) * step < 0:
+            raise VosInputError(f"cannot propagate {direction} from frame {start} to frame {end}")
+        self._seed(start, seed)
+        for index in range(start + step, end + step, step):
+            if should_stop is not None and should_stop():
+                return
+            yield self._process(index, None, self.annotations.get(index))
+
+    def reseed(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
+        """Clear the whole memory (permanent entries too) and restart from this frame's mask."""
+        self.bank.reset(keep_permanent=False)
+        self.annotations = {}
+        self._last_index = None
+        return self.annotate(index, labels, frame)
+
+    def reset_memory(self, keep_permanent: bool = True) -> None:
+        self.bank.reset(keep_permanent)
+        self._last_index = None
+
+    def remove_object(self, object_id: int) -> None:
+        """Forget an object everywhere (memory values and stored annotations)."""
+        slot = self.objects.remove(object_id)
+        self.bank.drop_object(slot)
+        for labels in self.annotations.values():
+            labels[labels == object_id] = 0
+
+    # ------------------------------------------------------------------ internals
+    def _seed(self, start: int, seed: np.ndarray | None) -> None:
+        contiguous = self._last_index == start and bool(self.bank.recent)
+        if start in self.annotations:
+            if not contiguous or self.bank.recent[-1].frame != start:
+                self._process(start, None, self.annotations[start])
+            return
+        if seed is not None:
+            self._process(start, None, self._check_labels(seed), permanent=False)
+            return
+        if not contiguous:
+            raise VosInputError(
+                f"frame {start} has no mask to start from: annotate it or propagate up to it first"
+            )
+
+    def _check_labels(self, labels: np.ndarray) -> np.ndarray:
+        labels = np.asarray(labels)
+        if labels.ndim != 2:
+            raise VosInputError(f"a mask must be a 2-D label map, got shape {labels.shape}")
+        if self._frame_hw is not None and labels.shape != self._frame_hw:
+            raise VosInputError(
+                f"mask size {labels.shape[1]}x{labels.shape[0]} does not match the video "
+                f"({self._frame_hw[1]}x{self._frame_hw[0]})"
+            )
+        if labels.dtype != np.uint8:
+            if labels.min() < 0 or labels.max() > 255:
+                raise VosInputError("mask values must be 0..255")
+            labels = labels.astype(np.uint8)
+        return labels
+
+    def _read(self, index: int, frame: np.ndarray | None) -> np.ndarray:
+        if frame is None:
+            if self.frames is None:
+                raise VosInputError(f"no frame given for index {index} and no frame source")
+            frame = self.frames.read(index)
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise VosInputError(f"frame {index} must be H×W×3 RGB, got shape {frame.shape}")
+        if self._frame_hw is None:
+            self._frame_hw = (int(frame.shape[0]), int(frame.shape[1]))
+        elif frame.shape[:2] != self._frame_hw:
+            raise VosInputError(
+                f"frame {index} is {frame.shape[1]}x{frame.shape[0]}, the video is "
+                f"{self._frame_hw[1]}x{self._frame_hw[0]}"
+            )
+        return frame
+
+    def _encode(self, rgb: np.ndarray) -> FrameFeatures:
+        hw = processing_size(self._frame_hw or rgb.shape[:2], self.config.process_height)
+        if rgb.shape[:2] != hw:
+            rgb = cv2.resize(rgb, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
+        with torch.inference_mode():
+            return self.model.encode_frame(t.to(self.device))
+
+    def _register_objects(self, labels: np.ndarray) -> None:
+        new = [int(v) for v in np.unique(labels) if v != 0 and int(v) not in self.objects]
+        for v in new:
+            self.objects.add(v)
+        if new:
+            self.bank.pad_objects(len(self.objects))
+
+    def _process(
+        self, index: int, frame: np.ndarray | None, given: np.ndarray | None, permanent: bool = True
+    ) -> FrameResult:
+        t0 = time.perf_counter()
+        rgb = self._read(index, frame)
+        if given is not None:
+            given = self._check_labels(given)
+            self._register_objects(given)
+        t1 = time.perf_counter()
+        feats = self._encode(rgb)
+        t2 = time.perf_counter()
+        ids = self.objects.ids
+        proc_hw = feats.image_hw
+        readout_ms = 0.0
+        with torch.inference_mode():
+            if given is not None:
+                probs = labels_to_probs(resize_labels(given, proc_hw), ids).to(self.device)
+                agg = soft_aggregate(probs)
+            elif ids and (len(self.bank) or self.bank.recent):
+                view = self.bank.view()
+                readout = self.model.read_memory(
+                    feats, view, [r.features for r in self.bank.recent], self.config.readout
+                )
+                t_r = time.perf_counter()
+                readout_ms = (t_r - t2) * 1000
+                probs = self.model.decode(feats, readout)
+                agg = soft_aggregate(probs)
+                if view is not None and readout.pixel_weight is not None:
+                    self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
+                self.bank.recent_contribution = readout.recent_share
+            else:  # nothing to propagate yet
+                probs = torch.zeros((len(ids), *proc_hw), device=self.device)
+                agg = soft_aggregate(probs)
+            t3 = time.perf_counter()
+            decode_ms = (t3 - t2) * 1000 - readout_ms
+            if given is not None:
+                labels = given
+            else:
+                assert self._frame_hw is not None
+                labels = probs_to_labels(upsample_to(agg, self._frame_hw), ids)
+            # memory: the frame's (hard) mask becomes a value; given masks are permanent
+            added = None
+            if ids:
+                hard = labels_to_probs(resize_labels(labels, proc_hw), ids).to(self.device)
+                mem = self.model.encode_memory(feats, hard)
+                contiguous = self._last_index is not None and abs(index - self._last_index) == 1
+                if not contiguous:
+                    self.bank.clear_recent()
+                self.bank.push_recent(index, mem)
+                self._since_memory += 1
+                if given is not None and permanent:
+                    self.bank.add(index, mem, EntryKind.PERMANENT)
+                    added = EntryKind.PERMANENT
+                    self._since_memory = 0
+                elif self._since_memory >= self.config.memory.every or len(self.bank) == 0:
+                    added = self.bank.add(index, mem, EntryKind.WORKING).kind
+                    self._since_memory = 0
+            self._last_index = index
+        t4 = time.perf_counter()
+        return FrameResult(
+            index=index,
+            labels=labels,
+            object_ids=ids,
+            probs=probs.to(torch.float16).cpu().numpy(),
+            confidence=1.0 if given is not None else confidence(agg),
+            given=given is not None,
+            memory_added=added,
+            memory=self.bank.stats(),
+            timings=Timings(
+                read_ms=(t1 - t0) * 1000,
+                encode_ms=(t2 - t1) * 1000,
+                readout_ms=readout_ms,
+                decode_ms=decode_ms,
+                memory_ms=(t4 - t3) * 1000,
+            ),
+        )

@@ -1,0 +1,100 @@
+"""Training-free propagation: label propagation on pretrained EfficientNet-Lite features.
+
+Keys are L2-normalised ImageNet features (stride 8 and 16 combined); values are the object masks
+themselves, so the readout *is* the prediction. It needs no VOS weights and runs out of the box.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from vos_core.config import ReadoutConfig
+from vos_core.memory.bank import MemoryView
+from vos_core.memory.entries import MemoryFeatures
+from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
+from vos_core.models.encoders.runner import FrozenEncoder
+from vos_core.models.readout.affinity import ReadoutResult, fused_readout, global_topk
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return F.normalize(x, dim=0)
+
+
+def combined_keys(f: EncoderFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+    """-> (coarse C×h×w at stride 16, fine C×H×W at stride 8), C = C8 + C16, unit length.
+
+    Both levels live in the same space (stride-8 and stride-16 parts, each normalised, weighted
+    equally), so coarse and fine similarities can be ranked together.
+    """
+    s8, s16 = f.s8[0].float(), f.s16[0].float()
+    up16 = F.interpolate(s16[None], size=s8.shape[-2:], mode="bilinear", align_corners=False)[0]
+    down8 = F.adaptive_avg_pool2d(s8[None], s16.shape[-2:])[0]
+    scale = 1.0 / math.sqrt(2.0)
+    fine = torch.cat([_unit(s8), _unit(up16)]) * scale
+    coarse = torch.cat([_unit(down8), _unit(s16)]) * scale
+    return coarse.contiguous(), fine.contiguous()
+
+
+class LabelPropagation(VosModel):
+    """The engine's untrained model: readout of mask values by feature affinity."""
+
+    name = "propagation"
+    trained = False
+
+    def __init__(self, encoder: FrozenEncoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:
+        coarse, fine = combined_keys(self.encoder(rgb))
+        return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])))
+
+    def encode_memory(self, frame: FrameFeatures, probs: torch.Tensor) -> MemoryFeatures:
+        assert frame.fine_key is not None
+        fine_hw = tuple(frame.fine_key.shape[-2:])
+        coarse_hw = tuple(frame.key.shape[-2:])
+        p = probs.float()[None]
+        fine_v = F.adaptive_avg_pool2d(p, fine_hw)[0]
+        coarse_v = F.adaptive_avg_pool2d(fine_v[None], coarse_hw)[0]
+        return MemoryFeatures(
+            key=frame.key.flatten(1),
+            value=coarse_v.flatten(1)[:, None],
+            hw=coarse_hw,  # type: ignore[arg-type]
+            fine_key=frame.fine_key.flatten(1),
+            fine_value=fine_v.flatten(1)[:, None],
+            fine_hw=fine_hw,  # type: ignore[arg-type]
+        )
+
+    def read_memory(
+        self,
+        frame: FrameFeatures,
+        bank: MemoryView | None,
+        recent: Sequence[MemoryFeatures],
+        config: ReadoutConfig,
+    ) -> ReadoutResult:
+        assert frame.fine_key is not None
+        c, h, w = frame.fine_key.shape
+        matches = None
+        if bank is not None:
+            matches = global_topk(frame.key.flatten(1), bank.key, bank.value, config.top_k)
+        keys, values = [], []
+        for r in recent:
+            if r.fine_key is None or r.fine_value is None or r.fine_hw != (h, w):
+                continue
+            keys.append(r.fine_key.view(c, h, w))
+            values.append(r.fine_value.view(r.fine_value.shape[0], -1, h, w))
+        return fused_readout(
+            frame.fine_key, keys, values, matches, tuple(frame.key.shape[-2:]),  # type: ignore[arg-type]
+            bank.size if bank is not None else 0, config.top_k, config.temperature,
+            config.local_radius,
+        )
+
+    def decode(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:
+        v = readout.value[:, 0]  # O×H_f×W_f
+        up = F.interpolate(v[None], size=frame.image_hw, mode="bilinear", align_corners=False)[0]
+        return up.clamp_(0.0, 1.0)

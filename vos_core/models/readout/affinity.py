@@ -1,0 +1,174 @@
+"""Space-time affinity readout shared by all architectures.
+
+Two candidate sources per query pixel, scored by cosine similarity of L2-normalised keys:
+- global: top-k over every bank entry at the coarse stride (:func:`global_topk`);
+- local: a window around the query position in each recent frame at the fine stride
+  (:func:`local_window_scores`), computed tile by tile with batched matrix products.
+:func:`fused_readout` takes the top-k of the union, applies a softmax with temperature and mixes
+the candidates' values. It also reports how much weight each memory pixel and the recent frames got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+NEG = -1e4
+
+
+@dataclass(frozen=True)
+class GlobalMatches:
+    """Top-k matches of coarse query pixels in the bank.
+
+    sim: N×k similarities, index: N×k indices along the bank's M axis, value: O×C_v×N×k.
+    """
+
+    sim: torch.Tensor
+    index: torch.Tensor
+    value: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ReadoutResult:
+    """value: O×C_v×H×W mixed values at the query grid; pixel_weight: M weight per bank pixel
+    summed over query pixels (None without a bank); recent_share: share of weight on recent frames."""
+
+    value: torch.Tensor
+    pixel_weight: torch.Tensor | None
+    recent_share: float
+    n_queries: int
+
+
+def global_topk(
+    query: torch.Tensor, mem_key: torch.Tensor, mem_value: torch.Tensor, k: int, chunk: int = 4096
+) -> GlobalMatches:
+    """query: C×N, mem_key: C×M, mem_value: O×C_v×M -> top-k matches (k clipped to M)."""
+    if query.shape[0] != mem_key.shape[0]:
+        raise ValueError(f"key channels differ: query {query.shape[0]}, memory {mem_key.shape[0]}")
+    k = min(k, mem_key.shape[1])
+    sims, idxs = [], []
+    qt = query.t().contiguous()
+    for s in range(0, qt.shape[0], chunk):
+        v, i = torch.topk(qt[s : s + chunk] @ mem_key, k, dim=1, sorted=False)
+        sims.append(v)
+        idxs.append(i)
+    sim = torch.cat(sims)
+    index = torch.cat(idxs)
+    value = mem_value[:, :, index]  # O×C_v×N×k
+    return GlobalMatches(sim, index, value)
+
+
+def _tiles(x: torch.Tensor, tile: int, pad: int, fill: float = 0.0) -> torch.Tensor:
+    """C×H×W (H, W multiples of tile) -> T×C×(tile+2·pad)² windows around each tile."""
+    c = x.shape[0]
+    xp = F.pad(x[None], (pad, pad, pad, pad), value=fill)
+    win = tile + 2 * pad
+    cols = F.unfold(xp, kernel_size=win, stride=tile)  # 1×(C·win²)×T
+    return cols[0].view(c, win * win, -1).permute(2, 0, 1)
+
+
+def _query_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
+    """C×H×W -> T×tile²×C."""
+    c = x.shape[0]
+    cols = F.unfold(x[None], kernel_size=tile, stride=tile)  # 1×(C·tile²)×T
+    return cols[0].view(c, tile * tile, -1).permute(2, 1, 0)
+
+
+def _untile(x: torch.Tensor, tile: int, hw: tuple[int, int]) -> torch.Tensor:
+    """T×tile²×C -> C×H×W."""
+    t, n, c = x.shape
+    cols = x.permute(2, 1, 0).reshape(1, c * n, t)
+    return F.fold(cols, output_size=hw, kernel_size=tile, stride=tile)[0]
+
+
+def fused_readout(
+    query: torch.Tensor,
+    recent_keys: list[torch.Tensor],
+    recent_values: list[torch.Tensor],
+    matches: GlobalMatches | None,
+    coarse_hw: tuple[int, int] | None,
+    memory_size: int,
+    k: int,
+    temperature: float,
+    radius: int,
+    tile: int = 8,
+) -> ReadoutResult:
+    """Top-k softmax readout over local-window and global candidates.
+
+    query: C×H×W fine query keys; recent_keys[i]: C×H×W, recent_values[i]: O×C_v×H×W;
+    matches: global matches of the coarse grid ``coarse_hw`` (each fine pixel inherits the
+    candidates of the coarse pixel it falls in), or None; memory_size: M of the bank.
+    Returns values O×C_v×H×W.
+    """
+    c, h, w = query.shape
+    if not recent_keys and matches is None:
+        raise ValueError("readout needs a bank or recent frames")
+    ph, pw = (-h) % tile, (-w) % tile
+    hp, wp = h + ph, w + pw
+    q = F.pad(query, (0, pw, 0, ph))
+    qt = _query_tiles(q, tile)  # T×n×C
+    n_tiles, n = qt.shape[0], qt.shape[1]
+    scores: list[torch.Tensor] = []
+    local_values: list[torch.Tensor] = []  # T×win²×OC per recent frame
+    if recent_keys:
+        valid = F.pad(torch.ones(1, h, w, device=query.device), (0, pw, 0, ph))
+        valid_t = _tiles(valid, tile, radius)  # T×1×win²
+        for key, val in zip(recent_keys, recent_values):
+            if key.shape != query.shape:
+                raise ValueError(f"recent key {tuple(key.shape)} != query {tuple(query.shape)}")
+            kt = _tiles(F.pad(key, (0, pw, 0, ph)), tile, radius)  # T×C×win²
+            s = torch.bmm(qt, kt).masked_fill(valid_t <= 0, NEG)  # T×n×win²
+            o, cv = val.shape[:2]
+            vt = _tiles(F.pad(val.reshape(o * cv, h, w), (0, pw, 0, ph)), tile, radius)
+            scores.append(s)
+            local_values.append(vt.transpose(1, 2))
+    n_local = sum(s.shape[2] for s in scores)
+    glob_values = idx_t = None
+    if matches is not None:
+        assert coarse_hw is not None
+        gh, gw = coarse_hw
+        kk = matches.sim.shape[1]
+        o, cv = matches.value.shape[:2]
+
+        def to_fine(x: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+            # coarse grid -> fine grid by nearest neighbour: a fine pixel inherits its parent's matches
+            x = F.interpolate(x.reshape(-1, gh, gw)[None], size=(h, w), mode="nearest")[0]
+            return _query_tiles(F.pad(x, (0, pw, 0, ph), value=fill), tile)
+
+        scores.append(to_fine(matches.sim.t(), NEG))  # T×n×k
+        idx_t = to_fine(matches.index.t().float()).long()
+        glob_values = to_fine(matches.value.permute(0, 1, 3, 2)).view(n_tiles, n, o * cv, kk)
+    all_s = torch.cat(scores, dim=2)
+    kk = min(k, all_s.shape[2])
+    top_s, top_i = torch.topk(all_s, kk, dim=2)
+    weight = torch.softmax(top_s / temperature, dim=2)  # T×n×k
+    dense = torch.zeros_like(all_s).scatter_(2, top_i, weight)  # T×n×candidates
+    mixed = None
+    start = 0
+    for vt in local_values:
+        part = torch.bmm(dense[:, :, start : start + vt.shape[1]], vt)  # T×n×OC
+        mixed = part if mixed is None else mixed + part
+        start += vt.shape[1]
+    if glob_values is not None:
+        part = (glob_values * dense[:, :, start:].unsqueeze(2)).sum(dim=3)
+        mixed = part if mixed is None else mixed + part
+    assert mixed is not None
+    ref = recent_values[0] if recent_values else matches.value  # type: ignore[union-attr]
+    out = _untile(mixed, tile, (hp, wp))[:, :h, :w].reshape(ref.shape[0], ref.shape[1], h, w)
+
+    # bookkeeping: weight per bank pixel and the share given to recent frames
+    valid_q = _query_tiles(F.pad(torch.ones(1, h, w, device=query.device), (0, pw, 0, ph)), tile)[..., 0] > 0  # T×n
+    weight = weight * valid_q.unsqueeze(-1)
+    is_local = top_i < n_local
+    total = float(weight.sum()) + 1e-12
+    recent_share = float(weight[is_local].sum()) / total if n_local else 0.0
+    pixel_weight = None
+    if matches is not None:
+        glob_pos = (top_i - n_local).clamp(min=0)
+        assert idx_t is not None
+        mem_idx = torch.gather(idx_t, 2, glob_pos)
+        gw_ = weight.masked_fill(is_local, 0.0)
+        pixel_weight = torch.zeros(memory_size, device=query.device).index_add_(0, mem_idx.flatten(), gw_.flatten())
+    return ReadoutResult(out, pixel_weight, recent_share, h * w)
