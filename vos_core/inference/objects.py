@@ -71,6 +71,15 @@ def soft_aggregate(probs: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return torch.softmax(logits, dim=0)
 
 
+def aggregate(probs: torch.Tensor, exclusive: bool) -> torch.Tensor:
+    """O×H×W object probabilities -> (O+1)×H×W with background first. ``exclusive`` models already
+    share each pixel among objects (Σ ≤ 1): background is the remainder; others are soft-aggregated."""
+    if not exclusive:
+        return soft_aggregate(probs)
+    bg = (1.0 - probs.sum(dim=0, keepdim=True)).clamp_(min=0.0)
+    return torch.cat([bg, probs])
+
+
 def upsample_to(agg: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     """(O+1)×h×w probabilities -> (O+1)×H×W by bilinear interpolation."""
     if tuple(agg.shape[-2:]) == hw:
@@ -80,8 +89,14 @@ def upsample_to(agg: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
 
 def probs_to_labels(agg: torch.Tensor, ids: tuple[int, ...]) -> np.ndarray:
     """(O+1)×H×W aggregated probabilities -> H×W uint8 labels (argmax, slot -> id)."""
-    lut = np.array((0, *ids), dtype=np.uint8)
-    return lut[agg.argmax(dim=0).cpu().numpy()]
+    # a running maximum over the few channels is much faster than argmax over dim 0 on the CPU
+    best = agg[0].clone()
+    labels = torch.zeros(agg.shape[1:], dtype=torch.uint8, device=agg.device)
+    for slot, object_id in enumerate(ids, start=1):
+        better = agg[slot] > best
+        labels[better] = object_id
+        best = torch.maximum(best, agg[slot])
+    return labels.cpu().numpy()
 
 
 def confidence(agg: torch.Tensor, threshold: float = 0.1) -> float:

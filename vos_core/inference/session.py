@@ -25,11 +25,11 @@ from vos_core.config import SessionConfig
 from vos_core.errors import VosInputError
 from vos_core.inference.objects import (
     ObjectRegistry,
+    aggregate,
     confidence,
     labels_to_probs,
     probs_to_labels,
     resize_labels,
-    soft_aggregate,
     upsample_to,
 )
 from vos_core.inference.results import FrameResult, Timings
@@ -66,6 +66,9 @@ def processing_size(hw: tuple[int, int], max_height: int) -> tuple[int, int]:
 
 class InferenceSession:
     """Propagates object masks through one video with a memory-based model."""
+
+    #: predicted frames enter memory with their soft probabilities (True) or hard masks (False)
+    soft_memory = False
 
     def __init__(
         self,
@@ -236,7 +239,7 @@ class InferenceSession:
         with torch.inference_mode():
             if given is not None:
                 probs = labels_to_probs(resize_labels(given, proc_hw), ids).to(self.device)
-                agg = soft_aggregate(probs)
+                agg = aggregate(probs, self.model.exclusive)
             elif ids and (len(self.bank) or self.bank.recent):
                 view = self.bank.view()
                 readout = self.model.read_memory(
@@ -245,13 +248,13 @@ class InferenceSession:
                 t_r = time.perf_counter()
                 readout_ms = (t_r - t2) * 1000
                 probs = self.model.decode(feats, readout)
-                agg = soft_aggregate(probs)
+                agg = aggregate(probs, self.model.exclusive)
                 if view is not None and readout.pixel_weight is not None:
                     self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
                 self.bank.recent_contribution = readout.recent_share
             else:  # nothing to propagate yet
                 probs = torch.zeros((len(ids), *proc_hw), device=self.device)
-                agg = soft_aggregate(probs)
+                agg = aggregate(probs, self.model.exclusive)
             t3 = time.perf_counter()
             decode_ms = (t3 - t2) * 1000 - readout_ms
             if given is not None:
@@ -262,8 +265,11 @@ class InferenceSession:
             # memory: the frame's (hard) mask becomes a value; given masks are permanent
             added = None
             if ids:
-                hard = labels_to_probs(resize_labels(labels, proc_hw), ids).to(self.device)
-                mem = self.model.encode_memory(feats, hard)
+                if given is None and self.soft_memory:
+                    value = probs
+                else:
+                    value = labels_to_probs(resize_labels(labels, proc_hw), ids).to(self.device)
+                mem = self.model.encode_memory(feats, value)
                 contiguous = self._last_index is not None and abs(index - self._last_index) == 1
                 if not contiguous:
                     self.bank.clear_recent()

@@ -26,13 +26,15 @@ class FrameFeatures:
 
     key: C_k×h×w coarse keys (global matching); fine_key: C_k×H_f×W_f or None;
     skips: decoder skip features (each 1×C×h×w), empty for training-free models;
-    image_hw: (H, W) processing resolution of the frame.
+    image_hw: (H, W) processing resolution of the frame;
+    image: 1×3×H×W RGB in [0, 255] (edge-aware upsampling), or None.
     """
 
     key: torch.Tensor
     fine_key: torch.Tensor | None
     skips: tuple[torch.Tensor, ...]
     image_hw: tuple[int, int]
+    image: torch.Tensor | None = None
 
 
 class VosModel(nn.Module, ABC):
@@ -43,6 +45,8 @@ class VosModel(nn.Module, ABC):
     #: the coarse and fine grid strides of keys relative to the processing resolution
     coarse_stride: int = 16
     fine_stride: int = 8
+    #: True when ``decode`` already shares each pixel among objects (Σ ≤ 1, background = rest)
+    exclusive: bool = False
 
     @abstractmethod
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:

@@ -16,6 +16,7 @@ from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.decoders.guided import guided_upsample
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.readout.affinity import ReadoutResult, fused_readout, global_topk
@@ -40,19 +41,42 @@ def combined_keys(f: EncoderFeatures) -> tuple[torch.Tensor, torch.Tensor]:
     return coarse.contiguous(), fine.contiguous()
 
 
+def background_pruning(coarse_value: torch.Tensor, margin: int = 3, stride: int = 2) -> torch.Tensor:
+    """Coarse pixels a bank entry keeps: all within ``margin`` pixels of any object, and a regular
+    1-in-``stride``² sample of the far background (which is redundant for matching).
+
+    coarse_value: O×h×w -> 1-D indices into h·w.
+    """
+    h, w = coarse_value.shape[-2:]
+    near = coarse_value.amax(dim=0, keepdim=True)[None] > 0.01 if coarse_value.shape[0] else None
+    grid = torch.zeros(h, w, dtype=torch.bool)
+    grid[::stride, ::stride] = True
+    if near is not None:
+        near = F.max_pool2d(near.float(), 2 * margin + 1, stride=1, padding=margin)[0, 0] > 0
+        grid |= near
+    return grid.flatten().nonzero().squeeze(1)
+
+
 class LabelPropagation(VosModel):
     """The engine's untrained model: readout of mask values by feature affinity."""
 
     name = "propagation"
     trained = False
+    exclusive = True
 
-    def __init__(self, encoder: FrozenEncoder) -> None:
+    def __init__(self, encoder: FrozenEncoder, guided: bool = True, prune: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
+        self.guided = guided
+        self.prune = prune
+
+    coarse_only = False
 
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:
         coarse, fine = combined_keys(self.encoder(rgb))
-        return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])))
+        if self.coarse_only:
+            fine = coarse
+        return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])), rgb)
 
     def encode_memory(self, frame: FrameFeatures, probs: torch.Tensor) -> MemoryFeatures:
         assert frame.fine_key is not None
@@ -61,10 +85,15 @@ class LabelPropagation(VosModel):
         p = probs.float()[None]
         fine_v = F.adaptive_avg_pool2d(p, fine_hw)[0]
         coarse_v = F.adaptive_avg_pool2d(fine_v[None], coarse_hw)[0]
+        key, value = frame.key.flatten(1), coarse_v.flatten(1)[:, None]
+        hw: tuple[int, int] | None = coarse_hw  # type: ignore[assignment]
+        if self.prune:
+            keep = background_pruning(coarse_v)
+            key, value, hw = key[:, keep], value[:, :, keep], None
         return MemoryFeatures(
-            key=frame.key.flatten(1),
-            value=coarse_v.flatten(1)[:, None],
-            hw=coarse_hw,  # type: ignore[arg-type]
+            key=key.contiguous(),
+            value=value.contiguous(),
+            hw=hw,
             fine_key=frame.fine_key.flatten(1),
             fine_value=fine_v.flatten(1)[:, None],
             fine_hw=fine_hw,  # type: ignore[arg-type]
@@ -96,5 +125,7 @@ class LabelPropagation(VosModel):
 
     def decode(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:
         v = readout.value[:, 0]  # O×H_f×W_f
+        if self.guided and frame.image is not None:
+            return guided_upsample(v, frame.image)
         up = F.interpolate(v[None], size=frame.image_hw, mode="bilinear", align_corners=False)[0]
         return up.clamp_(0.0, 1.0)

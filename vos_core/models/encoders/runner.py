@@ -62,7 +62,7 @@ class FrozenEncoder:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
-                    _Outputs(self.net), (dummy,), buf, input_names=["rgb"],
+                    _Outputs(self.net).eval(), (dummy,), buf, input_names=["rgb"],
                     output_names=["s4", "s8", "s16"], opset_version=17, dynamo=False,
                 )
             opts = ort.SessionOptions()

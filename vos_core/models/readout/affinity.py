@@ -142,20 +142,28 @@ def fused_readout(
         glob_values = to_fine(matches.value.permute(0, 1, 3, 2)).view(n_tiles, n, o * cv, kk)
     all_s = torch.cat(scores, dim=2)
     kk = min(k, all_s.shape[2])
-    top_s, top_i = torch.topk(all_s, kk, dim=2)
+    top_s, top_i = torch.topk(all_s, kk, dim=2, sorted=False)
     weight = torch.softmax(top_s / temperature, dim=2)  # T×n×k
-    dense = torch.zeros_like(all_s).scatter_(2, top_i, weight)  # T×n×candidates
-    mixed = None
-    start = 0
-    for vt in local_values:
-        part = torch.bmm(dense[:, :, start : start + vt.shape[1]], vt)  # T×n×OC
-        mixed = part if mixed is None else mixed + part
-        start += vt.shape[1]
-    if glob_values is not None:
-        part = (glob_values * dense[:, :, start:].unsqueeze(2)).sum(dim=3)
-        mixed = part if mixed is None else mixed + part
-    assert mixed is not None
     ref = recent_values[0] if recent_values else matches.value  # type: ignore[union-attr]
+    oc = ref.shape[0] * ref.shape[1]
+    if oc <= 16:
+        # few value channels (mask propagation): gather the k picked values per query pixel
+        parts = [v.unsqueeze(1).expand(-1, n, -1, -1) for v in local_values]
+        if glob_values is not None:
+            parts.append(glob_values.transpose(2, 3))  # T×n×k×OC
+        cand = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+        picked = torch.gather(cand, 2, top_i.unsqueeze(-1).expand(-1, -1, -1, oc))
+        mixed = (picked * weight.unsqueeze(-1)).sum(dim=2)  # T×n×OC
+    else:
+        # wide values (learned features): dense weights, one batched product per source
+        dense = torch.zeros_like(all_s).scatter_(2, top_i, weight)  # T×n×candidates
+        mixed = torch.zeros(n_tiles, n, oc, dtype=query.dtype, device=query.device)
+        start = 0
+        for vt in local_values:
+            mixed += torch.bmm(dense[:, :, start : start + vt.shape[1]], vt)
+            start += vt.shape[1]
+        if glob_values is not None:
+            mixed += (glob_values * dense[:, :, start:].unsqueeze(2)).sum(dim=3)
     out = _untile(mixed, tile, (hp, wp))[:, :h, :w].reshape(ref.shape[0], ref.shape[1], h, w)
 
     # bookkeeping: weight per bank pixel and the share given to recent frames

@@ -1,0 +1,319 @@
+"""``Document``: one opened video with its project, masks, objects, undo stack and engine state.
+
+The views hold one ``Document``. It decodes only the displayed frame on the GUI thread
+(:meth:`frame`, small LRU). Engine results are applied by :meth:`apply_result` (connect an
+``EngineClient`` with :meth:`attach_engine`): predicted masks go into the store as "propagated"
+(a "user" frame is never overwritten) and each run becomes one undo step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.model.mask_store import MaskStore
+from app.model.object_info import ObjectInfo
+from app.model.objects import ObjectListModel
+from app.model.project import Project
+from app.model.settings import config_from_dict, config_to_dict
+from app.model.undo import (
+    AddObjectCommand,
+    MaskEditCommand,
+    PropagationRunCommand,
+    RecolourObjectCommand,
+    RemoveObjectCommand,
+    RenameObjectCommand,
+)
+from vos_core.config import SessionConfig
+from vos_core.data.frames import FrameCache, FrameSource, open_source
+from vos_core.errors import VosError
+from vos_core.inference.results import FrameResult
+from vos_core.memory.bank import MemoryStats
+
+
+class EngineLike(Protocol):
+    """What the document needs of an ``app.workers.engine_client.EngineClient``."""
+
+    frame_ready: Any
+    run_started: Any
+    run_finished: Any
+    memory_changed: Any
+
+    def annotate(self, frame: int, labels: np.ndarray) -> None: ...
+
+    def propagate(self, start: int, end: int, direction: str = ..., seed: object = ...) -> None: ...
+
+    def remove_object(self, object_id: int) -> None: ...
+
+
+class Document(QObject):
+    """Everything about one opened video. Create with :meth:`open`; call :meth:`close` at the end."""
+
+    current_changed = Signal(int)
+    confidence_changed = Signal(int)  # frame, or -1 for many frames
+    memory_changed = Signal(object)  # MemoryStats | None
+    problem = Signal(str)  # user-facing message (unreadable mask, failed autosave, bad frame)
+
+    def __init__(
+        self,
+        source: FrameSource,
+        project: Project,
+        frame_cache_size: int = 16,
+        autosave_ms: int = 500,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.project = project
+        self.masks = MaskStore(project, autosave_ms=autosave_ms, parent=self)
+        self.objects = ObjectListModel(project.objects, parent=self)
+        self.undo_stack = QUndoStack(self)
+        self.memory_stats: MemoryStats | None = None
+        self._frames = FrameCache(frame_cache_size)
+        self._run: PropagationRunCommand | None = None
+        self._engine: EngineLike | None = None
+        self._closed = False
+        self.masks.problem.connect(self.problem)
+        self.masks.changed.connect(self._on_mask_changed)
+        self.objects.objects_changed.connect(self._on_objects_changed)
+
+    @classmethod
+    def open(cls, path: str | Path, project_dir: str | Path | None = None, **kwargs: Any) -> Document:
+        """Open a video file or frame folder and create/resume its project.
+        Raises ``VosInputError`` / ``ProjectError`` (``VosError``) with a user-facing message."""
+        source = open_source(path)
+        try:
+            project = Project.open_for(path, project_dir, source=source)
+        except BaseException:
+            source.close()
+            raise
+        return cls(source, project, **kwargs)
+
+    # ------------------------------------------------------------------ video
+    @property
+    def store(self) -> MaskStore:
+        """Alias of :attr:`masks`."""
+        return self.masks
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.source)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(H, W)`` of the frames."""
+        return self.source.size
+
+    @property
+    def fps(self) -> float:
+        return self.source.fps
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def video_path(self) -> Path:
+        return self.project.video_path
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` as read-only ``H×W×3`` RGB. An undecodable frame gives a black image
+        (and ``problem``) rather than an exception."""
+        cached = self._frames.get(index)
+        if cached is not None:
+            return cached
+        try:
+            rgb = self.source.read(index)
+        except VosError as error:
+            self.problem.emit(str(error))
+            rgb = np.zeros((*self.size, 3), dtype=np.uint8)
+        rgb.flags.writeable = False
+        self._frames.put(index, rgb)
+        return rgb
+
+    @property
+    def current_frame(self) -> int:
+        return self.project.current_frame
+
+    @current_frame.setter
+    def current_frame(self, index: int) -> None:
+        self.set_current_frame(index)
+
+    def set_current_frame(self, index: int) -> None:
+        index = max(0, min(int(index), self.frame_count - 1))
+        if index == self.project.current_frame:
+            return
+        self.project.current_frame = index
+        self.masks.request_save()
+        self.current_changed.emit(index)
+
+    # ------------------------------------------------------------------ per-frame state
+    @property
+    def confidence(self) -> dict[int, float]:
+        """Confidence (0..1) of every frame the engine processed (kept in the project)."""
+        return self.project.confidence
+
+    def mask(self, index: int) -> np.ndarray | None:
+        return self.masks.get(index)
+
+    @property
+    def settings(self) -> SessionConfig:
+        return config_from_dict(self.project.settings)
+
+    def set_settings(self, config: SessionConfig) -> None:
+        self.project.settings = config_to_dict(config)
+        self.masks.request_save()
+
+    def set_memory_stats(self, stats: MemoryStats | None) -> None:
+        self.memory_stats = stats
+        self.memory_changed.emit(stats)
+
+    # ------------------------------------------------------------------ user edits (undoable)
+    def edit_mask(self, frame: int, labels: np.ndarray | None, text: str = "Edit mask") -> None:
+        """Replace the mask of ``frame`` by a user mask (None clears it), as one undo step."""
+        before = self.masks.get(frame)
+        self.undo_stack.push(MaskEditCommand(self.masks, frame, before, labels, text))
+
+    def clear_mask(self, frame: int) -> None:
+        if self.masks.has_mask(frame):
+            self.edit_mask(frame, None, "Clear mask")
+
+    def import_masks(self, masks: dict[int, np.ndarray], text: str = "Import annotations") -> None:
+        """Set many user masks as one undo step; unknown label values become objects."""
+        self.undo_stack.beginMacro(text)
+        try:
+            for frame, labels in sorted(masks.items()):
+                for value in np.unique(labels):
+                    if value:
+                        self.objects.ensure(int(value))
+                self.edit_mask(frame, labels, text)
+        finally:
+            self.undo_stack.endMacro()
+
+    def add_object(self, name: str | None = None, colour: str | None = None) -> ObjectInfo:
+        info = ObjectInfo.new(self.objects.next_free_id(), name, colour)
+        self.undo_stack.push(AddObjectCommand(self.objects, info))
+        return info
+
+    def remove_object(self, object_id: int, erase_masks: bool = True) -> None:
+        """Remove an object (and its pixels from every mask) as one undo step; the engine forgets
+        it too. Undo restores the masks; the engine relearns it from the next committed frame."""
+        store = self.masks if erase_masks else None
+        self.undo_stack.push(RemoveObjectCommand(self.objects, object_id, store))
+        if self._engine is not None:
+            self._engine.remove_object(object_id)
+
+    def rename_object(self, object_id: int, name: str) -> None:
+        self.undo_stack.push(RenameObjectCommand(self.objects, object_id, name))
+
+    def recolour_object(self, object_id: int, colour: str) -> None:
+        self.undo_stack.push(RecolourObjectCommand(self.objects, object_id, colour))
+
+    # ------------------------------------------------------------------ engine results
+    def attach_engine(self, engine: EngineLike) -> None:
+        """Route an engine client's results into this document."""
+        self.detach_engine()
+        self._engine = engine
+        engine.frame_ready.connect(self.apply_result)
+        engine.run_started.connect(self._on_run_started)
+        engine.run_finished.connect(self._on_run_finished)
+        engine.memory_changed.connect(self.set_memory_stats)
+
+    def detach_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is None:
+            return
+        for signal, slot in (
+            (engine.frame_ready, self.apply_result),
+            (engine.run_started, self._on_run_started),
+            (engine.run_finished, self._on_run_finished),
+            (engine.memory_changed, self.set_memory_stats),
+        ):
+            with contextlib.suppress(RuntimeError, TypeError):
+                signal.disconnect(slot)
+        self.end_run()
+
+    def commit_to_memory(self, frame: int) -> bool:
+        """Send the mask of ``frame`` to the engine as a permanent memory entry."""
+        labels = self.masks.get(frame)
+        if self._engine is None or labels is None:
+            return False
+        self._engine.annotate(frame, labels)
+        return True
+
+    def propagate(self, start: int, end: int, direction: str = "forward") -> bool:
+        """Ask the engine to propagate from ``start`` (its stored mask is the seed) to ``end``."""
+        if self._engine is None:
+            return False
+        self._engine.propagate(start, end, direction, self.masks.get(start))
+        return True
+
+    def begin_run(self, text: str = "Propagate") -> None:
+        """Start collecting results into one undo step (ends a run still open)."""
+        self.end_run()
+        self._run = PropagationRunCommand(self.masks, text=text)
+
+    def end_run(self) -> None:
+        """Push the collected run onto the undo stack (nothing when it changed no frame)."""
+        run, self._run = self._run, None
+        if run is not None and len(run):
+            self.undo_stack.push(run)
+
+    def apply_result(self, result: FrameResult) -> bool:
+        """Apply one engine result; returns True when the stored mask changed."""
+        if self._closed:
+            return False
+        index = int(result.index)
+        changed = False
+        for object_id in result.object_ids:
+            if object_id not in self.objects:
+                self.objects.ensure(int(object_id))
+        source = self.masks.source(index)
+        if not result.given and source != "user":
+            before = self.masks.get(index)
+            if before is None or not np.array_equal(before, result.labels):
+                self.masks.set(index, result.labels, "propagated")
+                if self._run is not None:
+                    self._run.record(index, before, result.labels)
+                changed = True
+        if self.masks.has_mask(index):
+            self.project.confidence[index] = float(result.confidence)
+            self.masks.request_save()
+            self.confidence_changed.emit(index)
+        self.set_memory_stats(result.memory)
+        return changed
+
+    # ------------------------------------------------------------------ lifetime
+    def save(self) -> bool:
+        """Write everything now; False when some write failed (see ``problem``)."""
+        self.masks.request_save()
+        return self.masks.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self.detach_engine()
+        self._closed = True
+        self.masks.close()
+        self.source.close()
+        self._frames.clear()
+
+    # ------------------------------------------------------------------ internals
+    def _on_run_started(self, start: int, end: int, direction: str) -> None:
+        self.begin_run(f"Propagate {direction} {start}–{end}")
+
+    def _on_run_finished(self, completed: bool) -> None:
+        self.end_run()
+
+    def _on_mask_changed(self, frame: int) -> None:
+        if not self.masks.has_mask(frame) and frame not in self.project.confidence:
+            self.confidence_changed.emit(frame)
+
+    def _on_objects_changed(self) -> None:
+        self.project.objects = self.objects.objects()
+        self.masks.request_save()

@@ -1,0 +1,272 @@
+"""``MaskStore``: the per-frame label maps of a project, cached in memory and autosaved.
+
+Reads come from an LRU cache, else from the project's mask files. Writes are applied in memory at
+once (``changed`` is emitted) and reach the disk shortly after: a debounce timer (at most
+``autosave_ms`` after the first unsaved change) hands them to a single background writer thread
+that writes each mask atomically and then ``project.json``. ``flush()`` waits for all of it.
+A mask is kept in memory until its write is confirmed, so a failed write (disk full, read-only
+folder) loses nothing: it is reported through ``problem`` and retried by the next save.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from app.model.mask_files import MaskSource, check_labels, check_source
+from app.model.project import Project
+from vos_core.errors import VosError
+
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+DEFAULT_AUTOSAVE_MS = 500
+
+
+@dataclass(frozen=True)
+class _Unsaved:
+    """A change not yet confirmed on disk: ``labels`` None means the mask was cleared."""
+
+    seq: int
+    labels: np.ndarray | None
+    source: MaskSource | None
+
+
+@dataclass(frozen=True)
+class _Job:
+    future: Future[None]
+    frame: int | None  # None: the project.json write
+    seq: int
+
+
+def _frozen(labels: np.ndarray) -> np.ndarray:
+    array = np.array(labels, dtype=np.uint8, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+class MaskStore(QObject):
+    """Label maps by frame. Arrays returned by :meth:`get` are read-only: copy before editing."""
+
+    changed = Signal(int)
+    problem = Signal(str)
+    saved = Signal()
+    _write_done = Signal()
+
+    def __init__(
+        self,
+        project: Project,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        autosave_ms: int = DEFAULT_AUTOSAVE_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.project = project
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_limit = max(0, int(cache_bytes))
+        self._unsaved: dict[int, _Unsaved] = {}
+        self._dirty: set[int] = set()
+        self._meta_dirty = False
+        self._seq = 0
+        self._jobs: list[_Job] = []
+        self._failed = False
+        self._closed = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-writer")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(max(0, min(int(autosave_ms), 1000)))
+        self._timer.timeout.connect(self._submit)
+        self._write_done.connect(self._collect, Qt.ConnectionType.QueuedConnection)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def frame_count(self) -> int:
+        return self.project.frame_count
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.project.size
+
+    def source(self, frame: int) -> MaskSource | None:
+        """``"user"``, ``"propagated"`` or None (no mask)."""
+        return self.project.sources.get(frame)
+
+    def has_mask(self, frame: int) -> bool:
+        return frame in self.project.sources
+
+    def annotated_frames(self) -> list[int]:
+        return self.project.annotated_frames()
+
+    def propagated_frames(self) -> list[int]:
+        return self.project.propagated_frames()
+
+    def frames(self) -> list[int]:
+        """All frames that have a mask, sorted."""
+        return sorted(self.project.sources)
+
+    def get(self, frame: int) -> np.ndarray | None:
+        """The ``H×W`` uint8 label map of ``frame`` (read-only), or None when it has none."""
+        unsaved = self._unsaved.get(frame)
+        if unsaved is not None:
+            return unsaved.labels
+        cached = self._cache.get(frame)
+        if cached is not None:
+            self._cache.move_to_end(frame)
+            return cached
+        if frame not in self.project.sources:
+            return None
+        labels = self.project.read_mask(frame)
+        if labels is None:  # unreadable: forget the frame and tell (later: we may be painting)
+            self.project.sources.pop(frame, None)
+            self.project.confidence.pop(frame, None)
+            self._meta_dirty = True
+            self._schedule()
+            message = self.project.problems[-1] if self.project.problems else "mask unreadable"
+            QTimer.singleShot(0, self, functools.partial(self._report_unreadable, frame, message))
+            return None
+        labels.flags.writeable = False
+        self._remember(frame, labels)
+        return labels
+
+    # ------------------------------------------------------------------ changes
+    def set(self, frame: int, labels: np.ndarray, source: MaskSource) -> None:
+        """Store the mask of ``frame`` made by ``source`` ("user" or "propagated")."""
+        self._check_frame(frame)
+        array = _frozen(check_labels(labels, self.project.size))
+        self._change(frame, array, check_source(source))
+
+    def clear(self, frame: int) -> None:
+        """Remove the mask of ``frame`` (its file is deleted by the next save)."""
+        self._check_frame(frame)
+        if frame not in self.project.sources and frame not in self._unsaved:
+            return
+        self._change(frame, None, None)
+
+    def request_save(self) -> None:
+        """Mark ``project.json`` for the next autosave (objects, current frame, settings...)."""
+        self._meta_dirty = True
+        self._schedule()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write everything pending now and wait for it; True when all writes succeeded."""
+        self._timer.stop()
+        self._submit()
+        wait_futures([job.future for job in self._jobs], timeout=timeout)
+        self._collect()
+        return not self._failed and not self._dirty and not self._meta_dirty
+
+    @property
+    def pending(self) -> int:
+        """Number of masks changed in memory but not yet confirmed on disk."""
+        return len(self._unsaved)
+
+    def close(self) -> None:
+        """Flush and stop the writer thread. The store must not be changed afterwards."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        self._executor.shutdown(wait=True)
+
+    # ------------------------------------------------------------------ internals
+    def _check_frame(self, frame: int) -> None:
+        if self._closed:
+            raise RuntimeError("the mask store is closed")
+        if not 0 <= frame < self.project.frame_count:
+            raise IndexError(f"frame {frame} is outside the video (0..{self.project.frame_count - 1})")
+
+    def _change(self, frame: int, labels: np.ndarray | None, source: MaskSource | None) -> None:
+        self._seq += 1
+        self._unsaved[frame] = _Unsaved(self._seq, labels, source)
+        self._dirty.add(frame)
+        self._meta_dirty = True
+        if labels is None:
+            self.project.sources.pop(frame, None)
+            self.project.confidence.pop(frame, None)
+            self._forget(frame)
+        else:
+            assert source is not None
+            self.project.sources[frame] = source
+            self._remember(frame, labels)
+        self._schedule()
+        self.changed.emit(frame)
+
+    def _remember(self, frame: int, labels: np.ndarray) -> None:
+        self._forget(frame)
+        self._cache[frame] = labels
+        self._cache_bytes += labels.nbytes
+        while self._cache_bytes > self._cache_limit and self._cache:
+            _, dropped = self._cache.popitem(last=False)
+            self._cache_bytes -= dropped.nbytes
+
+    def _forget(self, frame: int) -> None:
+        old = self._cache.pop(frame, None)
+        if old is not None:
+            self._cache_bytes -= old.nbytes
+
+    def _schedule(self) -> None:
+        if not self._closed and not self._timer.isActive():
+            self._timer.start()  # not restarted by later changes: saves within the interval
+
+    def _submit(self) -> None:
+        if self._closed or not (self._dirty or self._meta_dirty):
+            return
+        self._failed = False
+        for frame in sorted(self._dirty):
+            change = self._unsaved[frame]
+            future = self._executor.submit(self._write_frame, frame, change.labels, change.source)
+            self._track(_Job(future, frame, change.seq))
+        self._dirty.clear()
+        self._meta_dirty = False
+        snapshot = self.project.to_json()  # masks first, then the JSON that lists them
+        self._track(_Job(self._executor.submit(self.project.write_json, snapshot), None, self._seq))
+
+    def _write_frame(self, frame: int, labels: np.ndarray | None, source: MaskSource | None) -> None:
+        if labels is None:
+            self.project.delete_mask(frame)
+        else:
+            assert source is not None
+            self.project.write_mask(frame, labels, source)
+
+    def _track(self, job: _Job) -> None:
+        self._jobs.append(job)
+        job.future.add_done_callback(self._notify_done)
+
+    def _notify_done(self, _future: Future[None]) -> None:  # writer thread
+        try:
+            self._write_done.emit()
+        except RuntimeError:  # the store was deleted meanwhile
+            pass
+
+    def _collect(self) -> None:
+        finished = [job for job in self._jobs if job.future.done()]
+        if not finished:
+            return
+        self._jobs = [job for job in self._jobs if not job.future.done()]
+        messages: list[str] = []
+        for job in finished:
+            error = job.future.exception()
+            if error is not None:
+                self._failed = True
+                messages.append(str(error) if isinstance(error, VosError) else repr(error))
+                if job.frame is None:
+                    self._meta_dirty = True
+                elif job.frame in self._unsaved:
+                    self._dirty.add(job.frame)  # retried by the next save
+                continue
+            change = self._unsaved.get(job.frame) if job.frame is not None else None
+            if change is not None and change.seq == job.seq:
+                del self._unsaved[job.frame]  # type: ignore[arg-type]
+        for message in dict.fromkeys(messages):
+            self.problem.emit(f"Autosave failed: {message}")
+        if not self._jobs and not self._failed:
+            self.saved.emit()
+
+    def _report_unreadable(self, frame: int, message: str) -> None:
+        self.problem.emit(message)
+        self.changed.emit(frame)

@@ -1,0 +1,242 @@
+"""Undo commands (``QUndoCommand``) for mask edits, propagation runs and object changes.
+
+All commands follow Qt's convention: pushing a command onto a ``QUndoStack`` calls ``redo()``.
+``MaskEditCommand`` applies ``after`` on that first redo (applying an edit twice is harmless).
+``PropagationRunCommand`` is built while a run streams in, when its masks are already in the store,
+so its first redo does nothing (pass ``applied=False`` to build one that still has to be applied).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand
+
+from app.model.mask_files import MaskSource
+from app.model.mask_store import MaskStore
+from app.model.object_info import ObjectInfo
+from app.model.objects import ObjectListModel
+
+_UNSET = object()
+
+
+def _apply(store: MaskStore, frame: int, labels: np.ndarray | None, source: MaskSource | None) -> None:
+    if labels is None or source is None:
+        store.clear(frame)
+    else:
+        store.set(frame, labels, source)
+
+
+def _copy(labels: np.ndarray | None) -> np.ndarray | None:
+    return None if labels is None else np.array(labels, dtype=np.uint8, copy=True)
+
+
+class MaskEditCommand(QUndoCommand):
+    """One user edit of one frame (brush stroke, polygon, fill, grabcut, clear).
+
+    ``before``/``after`` are full label maps (None = no mask). ``after`` is stored with source
+    ``after_source`` (default "user"); undo restores ``before`` with its previous source, which is
+    read from the store when the command is created unless ``before_source`` is given (pass it when
+    the edit was already applied to the store before creating the command).
+    """
+
+    def __init__(
+        self,
+        store: MaskStore,
+        frame: int,
+        before: np.ndarray | None,
+        after: np.ndarray | None,
+        text: str = "Edit mask",
+        *,
+        before_source: MaskSource | None | object = _UNSET,
+        after_source: MaskSource = "user",
+        parent: QUndoCommand | None = None,
+    ) -> None:
+        super().__init__(text, parent)
+        self.store = store
+        self.frame = int(frame)
+        self.before = _copy(before)
+        self.after = _copy(after)
+        if before_source is _UNSET:
+            before_source = store.source(self.frame) if before is not None else None
+            if before is not None and before_source is None:
+                before_source = "user"
+        self.before_source: MaskSource | None = before_source  # type: ignore[assignment]
+        self.after_source: MaskSource = after_source
+
+    def redo(self) -> None:
+        _apply(self.store, self.frame, self.after, self.after_source)
+
+    def undo(self) -> None:
+        _apply(self.store, self.frame, self.before, self.before_source)
+
+
+@dataclass
+class _RunChange:
+    before: np.ndarray | None
+    before_source: MaskSource | None
+    after: np.ndarray
+
+
+class PropagationRunCommand(QUndoCommand):
+    """All masks written by one propagation run, undone/redone as one step.
+
+    ``changes`` maps frame -> ``(before, after)`` (``before`` None when the frame had no mask);
+    more are added with :meth:`record` while the run streams in.
+    """
+
+    def __init__(
+        self,
+        store: MaskStore,
+        changes: dict[int, tuple[np.ndarray | None, np.ndarray]] | None = None,
+        text: str = "Propagate",
+        *,
+        applied: bool = True,
+        parent: QUndoCommand | None = None,
+    ) -> None:
+        super().__init__(text, parent)
+        self.store = store
+        self._changes: dict[int, _RunChange] = {}
+        self._skip_redo = applied
+        for frame, (before, after) in (changes or {}).items():
+            self.record(frame, before, after)
+
+    def record(
+        self,
+        frame: int,
+        before: np.ndarray | None,
+        after: np.ndarray,
+        before_source: MaskSource | None | object = _UNSET,
+    ) -> None:
+        """Add one frame's change (a frame recorded twice keeps its first ``before``)."""
+        if before_source is _UNSET:
+            before_source = "propagated" if before is not None else None
+        existing = self._changes.get(frame)
+        if existing is not None:
+            existing.after = np.array(after, dtype=np.uint8, copy=True)
+            return
+        source: MaskSource | None = before_source  # type: ignore[assignment]
+        after_copy = np.array(after, dtype=np.uint8, copy=True)
+        self._changes[int(frame)] = _RunChange(_copy(before), source, after_copy)
+
+    @property
+    def frames(self) -> list[int]:
+        return sorted(self._changes)
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    def redo(self) -> None:
+        if self._skip_redo:
+            self._skip_redo = False
+            return
+        for frame, change in sorted(self._changes.items()):
+            _apply(self.store, frame, change.after, "propagated")
+
+    def undo(self) -> None:
+        for frame, change in sorted(self._changes.items()):
+            _apply(self.store, frame, change.before, change.before_source)
+
+
+class AddObjectCommand(QUndoCommand):
+    """Add an object (default: next free id, default name and colour)."""
+
+    def __init__(
+        self,
+        model: ObjectListModel,
+        info: ObjectInfo | None = None,
+        text: str | None = None,
+        parent: QUndoCommand | None = None,
+    ) -> None:
+        self.model = model
+        self.info = info or ObjectInfo.new(model.next_free_id())
+        super().__init__(text or f"Add {self.info.name}", parent)
+
+    def redo(self) -> None:
+        if self.info.id not in self.model:
+            self.model.insert(self.info)
+
+    def undo(self) -> None:
+        if self.info.id in self.model:
+            self.model.remove(self.info.id)
+
+
+class RemoveObjectCommand(QUndoCommand):
+    """Remove an object; with ``store``, its pixels are erased from every mask too (undo puts them
+    back). Erasing reads every stored mask once."""
+
+    def __init__(
+        self,
+        model: ObjectListModel,
+        object_id: int,
+        store: MaskStore | None = None,
+        text: str | None = None,
+        parent: QUndoCommand | None = None,
+    ) -> None:
+        info = model.get(object_id)
+        if info is None:
+            raise KeyError(f"no object with id {object_id}")
+        super().__init__(text or f"Remove {info.name}", parent)
+        self.model = model
+        self.store = store
+        self.info = info
+        self.row = model.row_of(object_id)
+        self._erased: dict[int, tuple[np.ndarray, MaskSource]] = {}
+
+    def redo(self) -> None:
+        self.row = self.model.row_of(self.info.id)
+        if self.store is not None:
+            self._erased.clear()
+            for frame in self.store.frames():
+                labels = self.store.get(frame)
+                source = self.store.source(frame)
+                if labels is None or source is None or not (labels == self.info.id).any():
+                    continue
+                self._erased[frame] = (labels.copy(), source)
+                after = labels.copy()
+                after[after == self.info.id] = 0
+                self.store.set(frame, after, source)
+        if self.row >= 0:
+            self.model.remove(self.info.id)
+
+    def undo(self) -> None:
+        if self.info.id not in self.model:
+            self.model.insert(self.info, self.row if self.row >= 0 else None)
+        if self.store is not None:
+            for frame, (labels, source) in sorted(self._erased.items()):
+                self.store.set(frame, labels, source)
+
+
+class RenameObjectCommand(QUndoCommand):
+    def __init__(
+        self, model: ObjectListModel, object_id: int, name: str, parent: QUndoCommand | None = None
+    ) -> None:
+        info = model.get(object_id)
+        if info is None:
+            raise KeyError(f"no object with id {object_id}")
+        super().__init__(f"Rename {info.name} to {name}", parent)
+        self.model, self.object_id, self.old, self.new = model, object_id, info.name, name
+
+    def redo(self) -> None:
+        self.model.rename(self.object_id, self.new)
+
+    def undo(self) -> None:
+        self.model.rename(self.object_id, self.old)
+
+
+class RecolourObjectCommand(QUndoCommand):
+    def __init__(
+        self, model: ObjectListModel, object_id: int, colour: str, parent: QUndoCommand | None = None
+    ) -> None:
+        info = model.get(object_id)
+        if info is None:
+            raise KeyError(f"no object with id {object_id}")
+        super().__init__(f"Change colour of {info.name}", parent)
+        self.model, self.object_id, self.old, self.new = model, object_id, info.colour, colour
+
+    def redo(self) -> None:
+        self.model.recolour(self.object_id, self.new)
+
+    def undo(self) -> None:
+        self.model.recolour(self.object_id, self.old)

@@ -1,0 +1,43 @@
+"""Background workers (each in its own ``QThread``).
+
+Engine (``engine_client.py`` / ``engine.py``)
+    ``EngineClient(config=None)`` (GUI side; creates the thread and the ``EngineWorker``).
+    Non-blocking methods: ``open_video(path, config=None)``, ``configure(SessionConfig)``,
+    ``annotate(frame, labels)`` (commit to memory), ``propagate(start, end, direction="forward",
+    seed=None)``, ``pause()``, ``resume()``, ``stop()``, ``pin(entry_id, pinned=True)``,
+    ``evict(entry_id)``, ``reset_memory(keep_permanent=True)``, ``reseed(frame, labels)``,
+    ``remove_object(id)``, ``remove_annotation(frame)``, ``request_memory()``,
+    ``shutdown(timeout_ms=10000) -> bool``. State: ``arch``, ``busy``, ``running``, ``paused``,
+    ``memory``, ``last_error``, ``alive``.
+    Signals: ``ready(str arch)``, ``frame_ready(object FrameResult)``, ``progress(int done,
+    int total, float fps, float eta_s)``, ``memory_changed(object MemoryStats)``,
+    ``run_started(int start, int end, str direction)``, ``run_finished(bool completed)``,
+    ``failed(str message)``, ``busy_changed(bool)``, ``paused_changed(bool)``.
+
+Export / import (``export.py``, ``davis_export.py``)
+    ``export_job_for(document, out_dir, name=None, *, per_object=False, overlay_video=False)``
+    -> ``ExportJob``; ``ExportWorker(job)``: ``start()`` / ``run()``, ``cancel()``, ``wait(ms)``,
+    signals ``progress(int, int)``, ``finished(str out_dir)``, ``failed(str)``, ``ended()``.
+    ``ImportWorker(folder, n_frames, hw, name=None)``: ``finished(object {frame: labels})``,
+    ``failed(str)``. ``import_davis_annotations(folder, n_frames, hw, name=None)``.
+"""
+
+from app.workers.engine import EngineWorker
+from app.workers.engine_client import EngineClient
+from app.workers.export import (
+    ExportJob,
+    ExportWorker,
+    ImportWorker,
+    export_job_for,
+    import_davis_annotations,
+)
+
+__all__ = [
+    "EngineClient",
+    "EngineWorker",
+    "ExportJob",
+    "ExportWorker",
+    "ImportWorker",
+    "export_job_for",
+    "import_davis_annotations",
+]

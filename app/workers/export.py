@@ -1,0 +1,120 @@
+"""Export / import workers: DAVIS export and import of annotations in a background thread.
+
+``ExportWorker(job)``: ``start()`` (own thread) or ``run()`` (synchronous); ``cancel()``; signals
+``progress(done, total)``, ``finished(str out_dir)``, ``failed(str message)`` (a cancelled export
+fails with "Export cancelled"), then ``ended()``. ``ImportWorker(folder, n_frames, hw)`` emits
+``finished(object)`` with ``{frame: labels}``. See :mod:`app.workers.davis_export` for the layout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.workers.background import BackgroundJob
+from app.workers.davis_export import (
+    ExportJob,
+    MaskProvider,
+    drop_empty,
+    export_davis,
+    import_davis_annotations,
+)
+
+if TYPE_CHECKING:
+    from app.model.document import Document
+
+__all__ = [
+    "ExportJob",
+    "ExportWorker",
+    "ImportWorker",
+    "export_job_for",
+    "import_davis_annotations",
+]
+
+
+def export_job_for(
+    document: Document,
+    out_dir: str | Path,
+    name: str | None = None,
+    *,
+    per_object: bool = False,
+    overlay_video: bool = False,
+    jpeg_quality: int = 90,
+) -> ExportJob:
+    """Save the document (so every mask is on disk) and describe its export.
+    Call on the GUI thread; the export then reads the project's files in its own thread."""
+    document.save()
+    return ExportJob(
+        video_path=document.video_path,
+        out_dir=Path(out_dir),
+        name=name or document.name,
+        masks_dir=document.project.masks_dir,
+        frames=frozenset(document.masks.frames()),
+        objects=tuple(document.objects.objects()),
+        per_object=per_object,
+        overlay_video=overlay_video,
+        jpeg_quality=jpeg_quality,
+    )
+
+
+class ExportWorker(BackgroundJob):
+    """Writes a DAVIS export; ``finished(out_dir)`` on success, ``failed(message)`` otherwise."""
+
+    finished = Signal(str)
+    CANCELLED_MESSAGE = "Export cancelled"
+
+    def __init__(
+        self, job: ExportJob, masks: MaskProvider | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.job = job
+        self._masks = masks
+
+    @property
+    def warnings(self) -> list[str]:
+        """Non-fatal problems (undecodable frames exported black, unreadable masks as empty)."""
+        return self.job.warnings
+
+    def work(self) -> object:
+        out = export_davis(self.job, self._masks, self.report_progress, self.check_cancelled)
+        return str(out)
+
+    def on_done(self, result: object) -> None:
+        self.finished.emit(str(result))
+
+
+class ImportWorker(BackgroundJob):
+    """Reads DAVIS palette masks; ``finished({frame: labels})`` (empty masks dropped unless
+    ``keep_empty``), ``failed(message)`` otherwise."""
+
+    finished = Signal(object)
+    CANCELLED_MESSAGE = "Import cancelled"
+
+    def __init__(
+        self,
+        folder: str | Path,
+        n_frames: int,
+        hw: tuple[int, int],
+        name: str | None = None,
+        keep_empty: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.folder = Path(folder)
+        self.n_frames = n_frames
+        self.hw = hw
+        self.name = name
+        self.keep_empty = keep_empty
+
+    def work(self) -> object:
+        masks: dict[int, np.ndarray] = import_davis_annotations(
+            self.folder, self.n_frames, self.hw, self.name
+        )
+        self.check_cancelled()
+        return masks if self.keep_empty else drop_empty(masks)
+
+    def on_done(self, result: object) -> None:
+        self.finished.emit(result)

@@ -1,0 +1,71 @@
+"""Document + EngineClient together: results land in the store, a run is one undo step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synthetic_video import SyntheticVideo, iou
+
+from app.model.document import Document
+from app.workers.engine_client import EngineClient
+from vos_core.config import SessionConfig
+
+TIMEOUT = 120_000
+
+
+@pytest.fixture
+def setup(no_thread_leaks, qtbot, video: SyntheticVideo):
+    document = Document.open(video.path)
+    engine = EngineClient()
+    document.attach_engine(engine)
+    with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
+        engine.open_video(str(video.path), SessionConfig(threads=1))
+    yield document, engine
+    assert engine.shutdown(30_000)
+    document.close()
+
+
+def test_propagation_fills_the_store_and_undoes_as_one_step(qtbot, setup, video: SyntheticVideo):
+    document, engine = setup
+    document.add_object("square")
+    document.edit_mask(0, video.masks[0])
+    user_fix = video.masks[12].copy()
+    user_fix[:4] = 1
+    document.edit_mask(12, user_fix)  # a user frame on the way: never overwritten
+    with qtbot.waitSignal(engine.frame_ready, timeout=TIMEOUT):
+        assert document.commit_to_memory(0)
+    steps = document.undo_stack.count()
+    with qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT) as finished:
+        assert document.propagate(0, 19)
+    assert finished.args == [True]
+    assert document.masks.annotated_frames() == [0, 12]
+    assert document.masks.propagated_frames() == [f for f in range(1, 20) if f != 12]
+    np.testing.assert_array_equal(document.masks.get(12), user_fix)
+    for frame in document.masks.propagated_frames():
+        print(
+            frame,
+            iou(document.masks.get(frame) == 1, video.masks[frame] == 1),
+            np.unique(document.masks.get(frame)),
+        )
+        assert 0.0 < document.confidence[frame] <= 1.0
+    assert document.memory_stats is not None
+    assert document.undo_stack.count() == steps + 1
+    document.undo_stack.undo()
+    assert document.masks.frames() == [0, 12]
+    document.undo_stack.redo()
+    assert len(document.masks.propagated_frames()) == 18
+    assert document.save()
+
+
+def test_stopped_run_is_still_one_step(qtbot, setup, video: SyntheticVideo):
+    document, engine = setup
+    document.edit_mask(0, video.masks[0])
+    engine.frame_ready.connect(lambda result: engine.stop() if result.index == 4 else None)
+    with qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT) as finished:
+        document.propagate(0, 19)  # seeded with the stored mask of frame 0
+    assert finished.args == [False]
+    frames = document.masks.propagated_frames()
+    assert frames[:4] == [1, 2, 3, 4] and len(frames) <= 5
+    assert document.undo_stack.undoText().startswith("Propagate")
+    document.undo_stack.undo()
+    assert document.masks.frames() == [0]

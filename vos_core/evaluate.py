@@ -1,0 +1,178 @@
+"""Evaluate an architecture on a DAVIS-style dataset (semi-supervised protocol).
+
+    python -m vos_core.evaluate --davis ROOT --sequences a,b,c|FILE --out DIR [--arch NAME]
+        [--process-height N] [--threads N] [--overwrite] [--quiet] [--debug]
+    python -m vos_core.evaluate --list-archs
+
+The first frame's mask is given, the rest is propagated forward. Predictions are written to
+``DIR/<seq>/<frame>.png``, scores (J, F, J&F per sequence, first and last frame excluded) to
+``DIR/scores.csv``. One line per sequence is printed, then ``J&F <mean over sequences>`` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from vos_core.cli_common import (
+    OneLineParser,
+    UsageError,
+    add_model_args,
+    add_run_args,
+    arch_lines,
+    run_cli,
+    session_config,
+    staged_output_dir,
+)
+from vos_core.config import SessionConfig
+from vos_core.data.atomic import atomic_write_bytes
+from vos_core.data.davis import DavisDataset, parse_sequence_arg
+from vos_core.data.masks import read_mask, write_mask
+from vos_core.errors import VosInputError
+from vos_core.inference.session import InferenceSession
+from vos_core.metrics import SequenceScore, score_sequence
+from vos_core.models.base import VosModel
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    score: SequenceScore
+    frames: int
+    fps: float
+
+    def line(self) -> str:
+        s = self.score
+        return f"{s.name}  J={s.j_mean:.4f}  F={s.f_mean:.4f}  J&F={s.jf:.4f}  fps={self.fps:.2f}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="vos-evaluate",
+        description="Semi-supervised evaluation (first-frame mask given) on a DAVIS-style dataset.",
+    )
+    parser.add_argument("--davis", metavar="ROOT", help="dataset root (JPEGImages/480p, Annotations/480p)")
+    parser.add_argument(
+        "--sequences", metavar="a,b,c|FILE",
+        help="comma-separated sequence names or a file with one per line (default: all)",
+    )
+    parser.add_argument("--out", metavar="DIR", help="output folder for masks and scores.csv")
+    parser.add_argument("--list-archs", action="store_true", help="list architectures and exit")
+    add_model_args(parser)
+    add_run_args(parser)
+    return parser
+
+
+def annotation_files(dataset: DavisDataset, seq: str) -> tuple[list[Path], list[Path]]:
+    """(frame files, ground-truth files) of a sequence, matched by name; every frame needs one."""
+    with dataset.frames(seq) as frames:
+        frame_files = list(frames.files)
+    by_stem = {path.stem: path for path in dataset.annotation_paths(seq)}
+    missing = [f.name for f in frame_files if f.stem not in by_stem]
+    if missing:
+        raise VosInputError(
+            f"sequence {seq!r} has no ground truth for {len(missing)} of {len(frame_files)} frames "
+            f"(first: {missing[0]}); evaluation needs a mask for every frame"
+        )
+    return frame_files, [by_stem[f.stem] for f in frame_files]
+
+
+def evaluate_sequence(
+    dataset: DavisDataset,
+    seq: str,
+    model: VosModel,
+    config: SessionConfig,
+    out: Path,
+    progress: bool = True,
+) -> SequenceResult:
+    """Propagate the first-frame mask through ``seq``, write the masks to ``out`` and score them."""
+    frame_files, gt_files = annotation_files(dataset, seq)
+    out.mkdir()
+    with dataset.frames(seq) as frames:
+        gts = [read_mask(path, expected_hw=frames.size) for path in gt_files]
+        if not np.any(gts[0]):
+            raise VosInputError(f"the first mask of sequence {seq!r} ({gt_files[0]}) has no objects")
+        session = InferenceSession(frames, config, model=model)
+        preds: list[np.ndarray] = [gts[0]]
+        elapsed = 0.0
+        with tqdm(
+            total=len(frames), unit="frame", desc=seq, file=sys.stderr, disable=not progress,
+            dynamic_ncols=True, leave=False,
+        ) as bar:
+            t0 = time.perf_counter()
+            session.annotate(0, gts[0])
+            elapsed += time.perf_counter() - t0
+            write_mask(out / f"{frame_files[0].stem}.png", gts[0])
+            bar.update(1)
+            results = session.propagate(0, len(frames) - 1, "forward") if len(frames) > 1 else iter(())
+            while True:
+                t0 = time.perf_counter()
+                result = next(results, None)
+                elapsed += time.perf_counter() - t0
+                if result is None:
+                    break
+                preds.append(result.labels)
+                write_mask(out / f"{frame_files[result.index].stem}.png", result.labels)
+                bar.update(1)
+    score = score_sequence(preds, gts, skip_first_last=True, name=seq)
+    return SequenceResult(score, len(preds), len(preds) / max(elapsed, 1e-9))
+
+
+def scores_csv(results: Sequence[SequenceResult]) -> bytes:
+    """One row per sequence: ``sequence,J,F,J&F,frames,objects,fps``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["sequence", "J", "F", "J&F", "frames", "objects", "fps"])
+    for r in results:
+        s = r.score
+        writer.writerow(
+            [s.name, f"{s.j_mean:.6f}", f"{s.f_mean:.6f}", f"{s.jf:.6f}", r.frames, s.n_objects,
+             f"{r.fps:.3f}"]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.list_archs:
+        print("\n".join(arch_lines()))
+        return 0
+    for option, value in (("--davis", args.davis), ("--out", args.out)):
+        if not value:
+            raise UsageError(f"the following argument is required: {option} (see vos-evaluate --help)")
+    dataset = DavisDataset(args.davis)
+    seqs = parse_sequence_arg(args.sequences, dataset) if args.sequences else dataset.sequences()
+    if not seqs:
+        raise VosInputError(f"no sequences in {dataset.image_root}")
+    for seq in seqs:  # fail on missing frames or ground truth before any work is done
+        annotation_files(dataset, seq)
+    config = session_config(args)
+    results: list[SequenceResult] = []
+    with staged_output_dir(args.out, overwrite=args.overwrite) as partial:
+        from vos_core.models.registry import build_model
+
+        model = build_model(config)
+        for seq in seqs:
+            result = evaluate_sequence(dataset, seq, model, config, partial / seq, not args.quiet)
+            results.append(result)
+            print(result.line(), flush=True)
+        atomic_write_bytes(partial / "scores.csv", scores_csv(results))
+    mean = float(np.mean([r.score.jf for r in results]))
+    print(f"J&F {mean:.4f}", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``vos-evaluate`` / ``python -m vos_core.evaluate``; returns the exit code."""
+    return run_cli(build_parser(), _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
