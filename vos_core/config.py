@@ -15,13 +15,16 @@ class MemoryConfig:
     long_term_size: maximum number of long-term entries; when full the least used is evicted.
     long_term_keep: fraction of an entry's pixels kept (the most used ones) when it is consolidated.
     recent_frames: how many of the latest processed frames are read through the local window.
+    recent_gap: a processed frame replaces the recent one only when it is this many frames newer
+        (a gap larger than one lets sub-cell motion add up to a visible displacement).
     """
 
     every: int = 5
     working_size: int = 4
     long_term_size: int = 8
     long_term_keep: float = 0.25
-    recent_frames: int = 2
+    recent_frames: int = 1
+    recent_gap: int = 1
 
     def __post_init__(self) -> None:
         if self.every < 1:
@@ -45,7 +48,7 @@ class ReadoutConfig:
 
     top_k: int = 10
     temperature: float = 0.05
-    local_radius: int = 6
+    local_radius: int = 4
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.temperature <= 0 or self.local_radius < 0:

@@ -8,7 +8,7 @@ import numpy as np
 class SyntheticVideo:
     """n frames of H×W RGB with ``objects`` squares moving diagonally; ground truth labels too."""
 
-    def __init__(self, n: int = 12, hw: tuple[int, int] = (128, 160), objects: int = 1,
+    def __init__(self, n: int = 12, hw: tuple[int, int] = (192, 256), objects: int = 1,
                  seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
         self.n, self.hw = n, hw
@@ -21,14 +21,14 @@ class SyntheticVideo:
         # each object carries its own texture (so that matching is unambiguous, as in real video)
         self.textures = []
         for k in range(objects):
-            t = rng.integers(0, 120, (self.size // 4 + 1, self.size // 4 + 1, 3)).astype(np.float32)
-            t = np.kron(t, np.ones((4, 4, 1)))[: self.size, : self.size]
+            t = rng.integers(0, 120, (self.size // 8 + 1, self.size // 8 + 1, 3)).astype(np.float32)
+            t = np.kron(t, np.ones((8, 8, 1)))[: self.size, : self.size]
             self.textures.append(np.clip(t + self.colours[k % 3] * 0.6, 0, 255).astype(np.uint8))
 
     def position(self, obj: int, i: int) -> tuple[int, int]:
         h, w = self.hw
-        y = 8 + obj * (h // 3) % max(1, h - self.size - 16) + (i * 2) % 16
-        x = 8 + (i * 3 + obj * w // 3) % max(1, w - self.size - 16)
+        y = 8 + obj * (h // 3) % max(1, h - self.size - 16) + i % 16
+        x = 8 + (i * 2 + obj * w // 3) % max(1, w - self.size - 16)
         return y, x
 
     def __len__(self) -> int:

@@ -68,7 +68,7 @@ class InferenceSession:
     """Propagates object masks through one video with a memory-based model."""
 
     #: predicted frames enter memory with their soft probabilities (True) or hard masks (False)
-    soft_memory = False
+    soft_memory = True
 
     def __init__(
         self,
@@ -273,7 +273,9 @@ class InferenceSession:
                 contiguous = self._last_index is not None and abs(index - self._last_index) == 1
                 if not contiguous:
                     self.bank.clear_recent()
-                self.bank.push_recent(index, mem)
+                gap = self.config.memory.recent_gap
+                if given is not None or not self.bank.recent or abs(index - self.bank.recent[-1].frame) >= gap:
+                    self.bank.push_recent(index, mem)
                 self._since_memory += 1
                 if given is not None and permanent:
                     self.bank.add(index, mem, EntryKind.PERMANENT)

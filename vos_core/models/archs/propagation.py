@@ -16,7 +16,6 @@ from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures, VosModel
-from vos_core.models.decoders.guided import guided_upsample
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.readout.affinity import ReadoutResult, fused_readout, global_topk
@@ -64,18 +63,13 @@ class LabelPropagation(VosModel):
     trained = False
     exclusive = True
 
-    def __init__(self, encoder: FrozenEncoder, guided: bool = True, prune: bool = True) -> None:
+    def __init__(self, encoder: FrozenEncoder, prune: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
-        self.guided = guided
         self.prune = prune
-
-    coarse_only = False
 
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:
         coarse, fine = combined_keys(self.encoder(rgb))
-        if self.coarse_only:
-            fine = coarse
         return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])), rgb)
 
     def encode_memory(self, frame: FrameFeatures, probs: torch.Tensor) -> MemoryFeatures:
@@ -125,7 +119,5 @@ class LabelPropagation(VosModel):
 
     def decode(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:
         v = readout.value[:, 0]  # O×H_f×W_f
-        if self.guided and frame.image is not None:
-            return guided_upsample(v, frame.image)
         up = F.interpolate(v[None], size=frame.image_hw, mode="bilinear", align_corners=False)[0]
         return up.clamp_(0.0, 1.0)

@@ -1,0 +1,387 @@
+"""The frame canvas: shows a frame with its mask overlay and runs the editing tools.
+
+The canvas never writes masks itself: a finished edit is emitted as
+``edit_finished(frame, before, after, text)`` and the owner turns it into an undoable command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QWidget
+
+from app.views.frame_layers import FrameLayers
+from app.views.grabcut import GrabCutRunner
+from app.views.overlay import OverlayMode
+from app.views.tools import Box, Tool, ToolKind, fill_holes, make_tool
+from app.views.zoom_view import ZoomPanView
+
+MIN_BRUSH, MAX_BRUSH = 1, 200
+_KEYS = {
+    Qt.Key.Key_Return: "enter",
+    Qt.Key.Key_Enter: "enter",
+    Qt.Key.Key_Escape: "escape",
+    Qt.Key.Key_Backspace: "backspace",
+}
+
+
+class MaskCanvas(ZoomPanView):
+    """Frame + overlay view with brush, eraser, polygon and box tools."""
+
+    edit_finished = Signal(int, object, object, str)  # frame, labels before (or None), after, text
+    message = Signal(str)
+    hover = Signal(int, int, int)  # x, y, label under the cursor (-1, -1, 0 outside the frame)
+    brush_size_changed = Signal(int)
+    tool_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.frame_index = -1
+        self.active_object = 1
+        self.brush_size = 15
+        self._labels: np.ndarray | None = None
+        self._shown: np.ndarray | None = None  # labels on screen (an edit in progress or _labels)
+        self._tool: Tool = make_tool(ToolKind.BRUSH)
+        self._grabcut = GrabCutRunner(self)
+        self._grabcut.finished.connect(self._on_box_mask)
+        self._pending_box: tuple[int, int, Box, int] | None = None  # token, frame, box, object
+        self._on_right = False  # side by side: the tool works on the right half
+        scene = self.scene()
+        self.layers = FrameLayers(scene)
+        pen = QPen(QColor("#ffffff"), 1.5)
+        pen.setCosmetic(True)
+        self._cursor = QGraphicsEllipseItem()
+        self._cursor.setPen(pen)
+        self._cursor.setZValue(10)
+        self._cursor.hide()
+        scene.addItem(self._cursor)
+        path_pen = QPen(QColor("#ffeb3b"), 2, Qt.PenStyle.DashLine)
+        path_pen.setCosmetic(True)
+        self._path_item = QGraphicsPathItem()
+        self._path_item.setPen(path_pen)
+        self._path_item.setZValue(11)
+        scene.addItem(self._path_item)
+        self._box_item = QGraphicsRectItem()
+        self._box_item.setPen(path_pen)
+        self._box_item.setZValue(11)
+        self._box_item.hide()
+        scene.addItem(self._box_item)
+        self.restore_cursor()
+
+    # ------------------------------------------------------------------ content
+    @property
+    def _rgb(self) -> np.ndarray | None:
+        return self.layers.rgb
+
+    @property
+    def has_frame(self) -> bool:
+        return self._rgb is not None
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Labels on screen (including an edit in progress)."""
+        return self._shown
+
+    @property
+    def editing(self) -> bool:
+        return self._tool.editing or self._pending_box is not None
+
+    @property
+    def tool(self) -> ToolKind:
+        return self._tool.kind
+
+    @property
+    def overlay_mode(self) -> OverlayMode:
+        return self.layers.mode
+
+    def set_frame(self, index: int, rgb: np.ndarray, labels: np.ndarray | None) -> None:
+        """Show frame ``index``; an edit in progress on another frame is cancelled."""
+        if index != self.frame_index:
+            self.cancel_tool()
+        first = self._rgb is None or self._rgb.shape != rgb.shape
+        self.frame_index = index
+        self.layers.set_frame(rgb)
+        self._labels = None if labels is None else np.asarray(labels, dtype=np.uint8)
+        self._shown = self._labels
+        self.layers.render(self._shown)
+        if first:
+            self.fit()
+
+    def clear(self) -> None:
+        """Show nothing (no video open)."""
+        self.cancel_tool()
+        self.frame_index = -1
+        self._labels = self._shown = None
+        self.layers.set_frame(None)
+        self.viewport().update()
+
+    def set_labels(self, labels: np.ndarray | None) -> None:
+        """New labels of the frame on screen (undo, propagation, ...). An edit in progress keeps its
+        own copy and is drawn until it finishes."""
+        self._labels = None if labels is None else np.asarray(labels, dtype=np.uint8)
+        if not self._tool.editing:
+            self._shown = self._labels
+            self._render_all()
+
+    def set_objects(self, colours: Mapping[int, tuple[int, int, int]], visible: set[int]) -> None:
+        self.layers.set_objects(colours, visible)
+        self._render_all()
+
+    def set_overlay(self, mode: OverlayMode | str, opacity: float | None = None) -> None:
+        if opacity is not None:
+            self.layers.set_opacity(opacity)
+        relayout = self.layers.set_mode(OverlayMode(mode))
+        self._render_all()
+        if relayout:
+            self.fit()
+
+    def _render_all(self) -> None:
+        self.layers.render(self._shown)
+
+    def _render_box(self, box: Box) -> None:
+        if self._shown is not None:
+            self.layers.render_box(self._shown, box)
+
+    # ------------------------------------------------------------------ tools
+    def set_tool(self, kind: ToolKind | str) -> None:
+        kind = ToolKind(kind)
+        if kind == self._tool.kind:
+            return
+        self.cancel_tool()
+        self._tool = make_tool(kind)
+        self._cursor.setVisible(False)
+        self.restore_cursor()
+        self.tool_changed.emit(kind.value)
+
+    def set_active_object(self, object_id: int) -> None:
+        self.active_object = int(object_id)
+
+    def set_brush_size(self, size: int) -> None:
+        size = int(np.clip(size, MIN_BRUSH, MAX_BRUSH))
+        if size != self.brush_size:
+            self.brush_size = size
+            self._cursor.setRect(self._cursor_rect(self._cursor.rect().center()))
+            self.brush_size_changed.emit(size)
+
+    def grow_brush(self, steps: int) -> None:
+        """``[`` / ``]``: about 15% smaller / bigger per step (at least one pixel)."""
+        size = self.brush_size
+        for _ in range(abs(steps)):
+            change = max(1, round(size * 0.15))
+            size = size + change if steps > 0 else size - change
+        self.set_brush_size(size)
+
+    def cancel_tool(self) -> None:
+        if self._tool.editing:
+            self._tool.cancel(self)
+        self._pending_box = None
+
+    def clear_frame(self) -> None:
+        """Remove every object's mask from the frame on screen (one undoable edit)."""
+        if self._rgb is None or self._labels is None or not self._labels.any():
+            return
+        self.finish_edit(np.zeros_like(self._labels), "Clear frame")
+
+    def fill_active_holes(self) -> None:
+        """Fill the background holes inside the active object's mask."""
+        if self._labels is None:
+            return
+        filled = fill_holes(self._labels, self.active_object)
+        if np.array_equal(filled, self._labels):
+            self.message.emit("No holes to fill in the active object's mask")
+            return
+        self.finish_edit(filled, "Fill holes")
+
+    # ToolHost --------------------------------------------------------
+    def labels_for_edit(self) -> np.ndarray | None:
+        if self._rgb is None:
+            return None
+        if self._labels is None:
+            return np.zeros(self._rgb.shape[:2], dtype=np.uint8)
+        return self._labels.copy()
+
+    def preview_labels(self, labels: np.ndarray, box: Box | None) -> None:
+        self._shown = labels
+        if box is None:
+            self._render_all()
+        else:
+            self._render_box(box)
+
+    def finish_edit(self, labels: np.ndarray, text: str) -> None:
+        before = None if self._labels is None else self._labels.copy()
+        self._labels = labels
+        self._shown = labels
+        self._render_all()
+        if before is not None and np.array_equal(before, labels):
+            return
+        if before is None and not labels.any():
+            return
+        self.edit_finished.emit(self.frame_index, before, labels.copy(), text)
+
+    def cancel_edit(self) -> None:
+        self._shown = self._labels
+        self._render_all()
+
+    def show_path(self, points: list[tuple[float, float]], closed: bool) -> None:
+        path = QPainterPath()
+        if points:
+            offset = self._tool_offset()
+            path.addPolygon(QPolygonF([QPointF(x + offset, y) for x, y in points]))
+            if closed:
+                path.closeSubpath()
+        self._path_item.setPath(path)
+
+    def show_box(self, box: Box | None) -> None:
+        if box is None:
+            self._box_item.hide()
+            return
+        x0, y0, x1, y1 = box
+        self._box_item.setRect(QRectF(x0 + self._tool_offset(), y0, x1 - x0, y1 - y0))
+        self._box_item.show()
+
+    def request_box_mask(self, box: Box) -> None:
+        if self._rgb is None:
+            return
+        token = self._grabcut.start(self._rgb, box)
+        self._pending_box = (token, self.frame_index, box, self.active_object)
+        self.message.emit("Segmenting the box…")
+
+    def _on_box_mask(self, token: int, mask: np.ndarray) -> None:
+        pending = self._pending_box
+        if pending is None or pending[0] != token:
+            return
+        self._pending_box = None
+        _, frame, box, object_id = pending
+        if frame != self.frame_index or self._rgb is None:
+            self.message.emit("Box result dropped: the frame changed")
+            return
+        labels = self.labels_for_edit()
+        assert labels is not None
+        x0, y0, x1, y1 = box
+        inside = np.zeros(labels.shape, dtype=bool)
+        inside[max(0, y0) : y1, max(0, x0) : x1] = True
+        labels[inside & (labels == object_id)] = 0
+        labels[mask & inside] = object_id
+        self.message.emit("")
+        self.finish_edit(labels, "Box to mask")
+
+    def wait_idle(self, timeout_ms: int = 5000) -> bool:
+        """Wait for a box segmentation running in the background (used on close)."""
+        return self._grabcut.wait(timeout_ms)
+
+    # ------------------------------------------------------------------ events
+    def _tool_offset(self) -> float:
+        return self.layers.right_offset if self._on_right else 0.0
+
+    def _image_pos(self, event: QMouseEvent) -> tuple[float, float]:
+        """Image coordinates under the mouse (the right half of side by side maps onto the left)."""
+        p = self.mapToScene(event.position().toPoint())
+        x, y = p.x(), p.y()
+        offset = self.layers.right_offset
+        if not self._tool.editing:
+            width = self._rgb.shape[1] if self._rgb is not None else 0
+            self._on_right = offset > 0 and x >= (offset + width) / 2  # past the gap's middle
+        if self._on_right:
+            x -= offset
+        return x, y
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus()
+        if self.pan_press(event):
+            return
+        if event.button() == Qt.MouseButton.RightButton and self._tool.editing:
+            self.cancel_tool()
+        elif event.button() == Qt.MouseButton.LeftButton and self._rgb is not None:
+            self._tool.press(self, *self._image_pos(event))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.pan_move(event):
+            return
+        if self._rgb is None:
+            return
+        x, y = self._image_pos(event)
+        self._tool.move(self, x, y)
+        self._update_cursor(x, y)
+        self._emit_hover(x, y)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self.pan_release(event):
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self._rgb is not None:
+            self._tool.release(self, *self._image_pos(event))
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._rgb is not None:
+            self._tool.double_click(self, *self._image_pos(event))
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        name = _KEYS.get(Qt.Key(event.key()))
+        if name is not None and self._tool.key(self, name):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self._cursor.hide()
+        self.hover.emit(-1, -1, 0)
+        super().leaveEvent(event)
+
+    def _cursor_rect(self, centre: QPointF) -> QRectF:
+        r = self.brush_size / 2
+        return QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r)
+
+    def _update_cursor(self, x: float, y: float) -> None:
+        if self._tool.kind not in (ToolKind.BRUSH, ToolKind.ERASER):
+            return
+        self._cursor.setRect(self._cursor_rect(QPointF(x + self._tool_offset(), y)))
+        self._cursor.show()
+
+    def _emit_hover(self, x: float, y: float) -> None:
+        if self._rgb is None:
+            return
+        h, w = self._rgb.shape[:2]
+        xi, yi = int(np.floor(x)), int(np.floor(y))
+        if 0 <= xi < w and 0 <= yi < h:
+            label = int(self._shown[yi, xi]) if self._shown is not None else 0
+            self.hover.emit(xi, yi, label)
+        else:
+            self.hover.emit(-1, -1, 0)
+
+    def restore_cursor(self) -> None:
+        if self.panning:
+            return
+        if self._space_down:
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self._rgb is not None:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor("#c9ccd1"))
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        painter.setFont(font)
+        painter.drawText(
+            self.viewport().rect(),
+            Qt.AlignmentFlag.AlignCenter,
+            "Open a video or a folder of frames\n(File ▸ Open, Ctrl+O) or drop it here",
+        )
+        painter.restore()

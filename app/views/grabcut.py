@@ -1,0 +1,100 @@
+"""Box-to-mask with OpenCV GrabCut, run on a worker thread so the GUI never waits for it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+Box = tuple[int, int, int, int]
+
+MAX_SIDE = 360  # crops are downscaled to at most this many pixels per side
+ITERATIONS = 4
+
+
+def grabcut_box(rgb: np.ndarray, box: Box, iterations: int = ITERATIONS) -> np.ndarray:
+    """H×W bool mask of the foreground that GrabCut finds inside ``box`` (x0, y0, x1, y1, exclusive).
+
+    Works on a crop around the box (with a margin of background), downscaled when large. When GrabCut
+    finds nothing (or has no background to learn from) the whole box is returned."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
+    out = np.zeros((h, w), dtype=bool)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return out
+    margin = max(8, (x1 - x0 + y1 - y0) // 8)
+    cx0, cy0, cx1, cy1 = max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin)
+    crop = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1, ::-1])  # GrabCut wants BGR
+    scale = min(1.0, MAX_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ch, cw = crop.shape[:2]
+    rx0, ry0 = int((x0 - cx0) * scale), int((y0 - cy0) * scale)
+    rx1, ry1 = min(cw, int(np.ceil((x1 - cx0) * scale))), min(ch, int(np.ceil((y1 - cy0) * scale)))
+    has_background = rx0 > 0 or ry0 > 0 or rx1 < cw or ry1 < ch
+    fg = None
+    if has_background and rx1 - rx0 >= 2 and ry1 - ry0 >= 2:
+        mask = np.zeros((ch, cw), dtype=np.uint8)
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        try:
+            cv2.grabCut(
+                crop, mask, (rx0, ry0, rx1 - rx0, ry1 - ry0), bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT
+            )
+            fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
+        except cv2.error:
+            fg = None
+    if fg is None or not fg.any():
+        out[y0:y1, x0:x1] = True
+        return out
+    if scale < 1.0:
+        fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)
+    out[cy0:cy1, cx0:cx1] = fg.astype(bool)
+    inside = np.zeros_like(out)
+    inside[y0:y1, x0:x1] = True
+    return out & inside
+
+
+class _Signals(QObject):
+    done = Signal(int, object)  # token, H×W bool mask
+
+
+class _Task(QRunnable):
+    def __init__(self, signals: _Signals, token: int, rgb: np.ndarray, box: Box) -> None:
+        super().__init__()
+        self._signals, self._token, self._rgb, self._box = signals, token, rgb, box
+
+    def run(self) -> None:
+        try:
+            mask = grabcut_box(self._rgb, self._box)
+        except Exception:  # noqa: BLE001 - a failed segmentation falls back to the box
+            h, w = self._rgb.shape[:2]
+            mask = np.zeros((h, w), dtype=bool)
+            x0, y0, x1, y1 = self._box
+            mask[max(0, y0) : y1, max(0, x0) : x1] = True
+        self._signals.done.emit(self._token, mask)
+
+
+class GrabCutRunner(QObject):
+    """Runs one GrabCut at a time on its own pool; ``finished(token, mask)`` arrives on the GUI thread."""
+
+    finished = Signal(int, object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self.finished)
+        self._token = 0
+
+    def start(self, rgb: np.ndarray, box: Box) -> int:
+        self._token += 1
+        self._pool.start(_Task(self._signals, self._token, rgb.copy(), box))
+        return self._token
+
+    @property
+    def busy(self) -> bool:
+        return self._pool.activeThreadCount() > 0
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        return self._pool.waitForDone(timeout_ms)

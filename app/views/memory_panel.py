@@ -1,0 +1,209 @@
+"""Memory panel: the engine's memory bank as a table, with pin / evict / reset controls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.resources import icon
+from app.views.memory_model import (
+    COL_CONTRIB,
+    COL_FRAME,
+    COL_KIND,
+    COL_PIN,
+    COL_SIZE,
+    COL_THUMB,
+    COL_USAGE,
+    ContributionRole,
+    MemoryTableModel,
+    human_bytes,
+    kind_key,
+)
+from app.views.thumbnails import ThumbnailCache
+from vos_core.memory.bank import MemoryStats
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class _BarDelegate(QStyledItemDelegate):
+    """Draws a contribution (0..1) as a horizontal bar with its percentage."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        super().paint(painter, option, index)
+        value = index.data(ContributionRole)
+        if value is None:
+            return
+        rect: QRect = option.rect.adjusted(4, 8, -4, -8)
+        painter.save()
+        painter.fillRect(rect, QColor("#e3e6ea"))
+        filled = QRect(rect.x(), rect.y(), round(rect.width() * max(0.0, min(1.0, value))), rect.height())
+        painter.fillRect(filled, QColor("#ef6c00"))
+        painter.setPen(QColor("#202020"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value * 100:.0f}%")
+        painter.restore()
+
+
+class MemoryPanel(QWidget):
+    """Shows ``MemoryStats``; user actions are emitted as requests for the engine."""
+
+    pin_requested = Signal(int, bool)  # entry id, pinned
+    evict_requested = Signal(int)
+    reset_requested = Signal(bool)  # keep permanent
+    frame_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thumbnails = ThumbnailCache(parent=self)
+        self.model = MemoryTableModel(self.thumbnails, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(COL_CONTRIB, _BarDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setIconSize(QSize(72, self.thumbnails.height))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.thumbnails.height + 6)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        widths = {COL_FRAME: 46, COL_THUMB: 78, COL_KIND: 92, COL_USAGE: 62, COL_SIZE: 64, COL_PIN: 32}
+        for col, width in widths.items():
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            self.table.setColumnWidth(col, width)
+        header.setSectionResizeMode(COL_CONTRIB, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(32)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._restore_selection)
+        self._selected_id: int | None = None
+
+        self.pin_button = self._button("pin", "Pin", "Pinned entries are never consolidated or evicted")
+        self.evict_button = self._button("evict", "Evict", "Remove the selected entry from memory")
+        self.reset_button = self._button("reset", "Reset", "Clear working and long-term memory")
+        self.reset_all_button = self._button("reset", "Reset all", "Clear all memory, permanent too")
+        self.pin_button.clicked.connect(self._pin)
+        self.evict_button.clicked.connect(self._evict)
+        self.reset_button.clicked.connect(lambda: self.reset_requested.emit(True))
+        self.reset_all_button.clicked.connect(lambda: self.reset_requested.emit(False))
+        self.totals = QLabel("Memory is empty", self)
+        self.totals.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        for b in (self.pin_button, self.evict_button, self.reset_button, self.reset_all_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.totals)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self._update_buttons()
+
+    def _button(self, icon_name: str, text: str, tip: str) -> QPushButton:
+        button = QPushButton(icon(icon_name), text, self)
+        button.setToolTip(tip)
+        return button
+
+    def sizeHint(self) -> QSize:
+        return QSize(480, 320)
+
+    # ------------------------------------------------------------------ data
+    def set_frame_reader(self, reader: Callable[[int], np.ndarray] | None) -> None:
+        self.thumbnails.set_reader(reader)
+        self.model.set_stats(None)
+        self.totals.setText("Memory is empty")
+
+    def set_stats(self, stats: MemoryStats | None) -> None:
+        self.model.set_stats(stats)
+        self.totals.setText(self._totals_text(stats))
+        self._update_buttons()
+
+    def set_contributions(self, contributions: dict[int, float] | None) -> None:
+        self.model.set_contributions(contributions)
+
+    @staticmethod
+    def _totals_text(stats: MemoryStats | None) -> str:
+        if stats is None or not stats.entries:
+            return "Memory is empty"
+        counts: dict[str, int] = {}
+        for e in stats.entries:
+            counts[kind_key(e)] = counts.get(kind_key(e), 0) + 1
+        parts = [
+            f"{counts[k]} {n}"
+            for k, n in (("permanent", "permanent"), ("working", "working"), ("long_term", "long-term"))
+            if counts.get(k)
+        ]
+        recent = ", ".join(str(f) for f in stats.recent_frames) or "none"
+        return (
+            f"<b>{len(stats.entries)} entries</b> ({', '.join(parts)}) · "
+            f"<b>{human_bytes(stats.total_bytes)}</b> · recent frames: {recent}"
+        )
+
+    # ------------------------------------------------------------------ selection
+    def selected_entry_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        entry = self.model.entry(rows[0].row())
+        return None if entry is None else entry.id
+
+    def select_entry(self, entry_id: int) -> bool:
+        row = self.model.row_of(entry_id)
+        if row < 0:
+            return False
+        self.table.selectRow(row)
+        return True
+
+    def _remember_selection(self) -> None:
+        self._selected_id = self.selected_entry_id()
+
+    def _restore_selection(self) -> None:
+        if self._selected_id is not None:
+            self.select_entry(self._selected_id)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        entry_id = self.selected_entry_id()
+        entry = None if entry_id is None else self.model.entry(self.model.row_of(entry_id))
+        self.pin_button.setEnabled(entry is not None)
+        self.evict_button.setEnabled(entry is not None)
+        self.pin_button.setText("Unpin" if entry is not None and entry.pinned else "Pin")
+        has_entries = bool(self.model.entries)
+        self.reset_button.setEnabled(has_entries)
+        self.reset_all_button.setEnabled(has_entries)
+
+    # ------------------------------------------------------------------ actions
+    def _pin(self) -> None:
+        entry_id = self.selected_entry_id()
+        if entry_id is None:
+            return
+        entry = self.model.entry(self.model.row_of(entry_id))
+        if entry is not None:
+            self.pin_requested.emit(entry_id, not entry.pinned)
+
+    def _evict(self) -> None:
+        entry_id = self.selected_entry_id()
+        if entry_id is not None:
+            self.evict_requested.emit(entry_id)
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        entry = self.model.entry(index.row())
+        if entry is not None:
+            self.frame_activated.emit(entry.frame)

@@ -1,0 +1,235 @@
+"""Glue between the open :class:`Document` and the engine: opening and closing videos, propagation
+commands, memory commands, and per-frame engine statistics for the panels (memory size and the
+contribution of each memory entry to each processed frame)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.model.document import Document
+from app.views.settings import AppSettings
+from app.workers.engine_client import EngineClient
+from vos_core.errors import VosError
+from vos_core.inference.results import FrameResult
+
+EngineFactory = Callable[[], EngineClient]
+MB = 1024.0 * 1024.0
+
+
+class SessionController(QObject):
+    document_changed = Signal(object)  # Document | None
+    error = Signal(str, str)  # title, user-facing message
+    info = Signal(str)  # status-bar message
+    result_received = Signal(int)  # frame index of an engine result (after the document applied it)
+    running_changed = Signal(bool)
+    engine_ready = Signal(str)  # architecture name
+    progress = Signal(int, int, float, float)  # done, total, frames/s, eta seconds
+    paused_changed = Signal(bool)
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        engine_factory: EngineFactory | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.document: Document | None = None
+        self._engine_factory = engine_factory or (lambda: EngineClient(settings.session_config()))
+        self._engine: EngineClient | None = None
+        self.memory_mb: dict[int, float] = {}
+        self.contributions: dict[int, dict[int, float]] = {}
+        self.running = False
+        self.attached = False  # the document receives the engine's results
+        self._result_connected = False
+
+    # ------------------------------------------------------------------ engine
+    @property
+    def engine(self) -> EngineClient:
+        """The engine client, started on first use."""
+        if self._engine is None:
+            engine = self._engine_factory()
+            engine.ready.connect(self._on_engine_ready)
+            engine.failed.connect(lambda message: self.error.emit("Engine error", message))
+            engine.run_started.connect(self._on_run_started)
+            engine.run_finished.connect(self._on_run_finished)
+            engine.ready.connect(self.engine_ready)
+            engine.progress.connect(self.progress)
+            engine.paused_changed.connect(self.paused_changed)
+            self._engine = engine
+        return self._engine
+
+    @property
+    def has_engine(self) -> bool:
+        return self._engine is not None
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop the engine thread and close the document (masks are flushed)."""
+        ok = True
+        if self._engine is not None:
+            ok = self._engine.shutdown(timeout_ms)
+            if ok:
+                self._engine = None
+                self._result_connected = False
+        self.close_document()
+        return ok
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        engine_changed = settings.session_config() != self.settings.session_config()
+        self.settings = settings
+        if engine_changed and self._engine is not None and self.document is not None:
+            self.engine.configure(settings.session_config())
+            self.document.set_settings(settings.session_config())
+            self.info.emit("Engine settings changed: the session is being rebuilt")
+
+    # ------------------------------------------------------------------ documents
+    def open(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
+        """Open a video or frame folder (closing the current one). Errors are reported, not raised."""
+        try:
+            document = Document.open(path, project_dir)
+        except VosError as error:
+            self.error.emit("Cannot open", str(error))
+            return False
+        except OSError as error:
+            self.error.emit("Cannot open", f"{path}: {error.strerror or error}")
+            return False
+        self.close_document()
+        if len(document.objects) == 0:
+            document.objects.add()
+        self.document = document
+        self.memory_mb.clear()
+        self.contributions.clear()
+        # The document is attached when the engine reports the new video ready: results of the
+        # previous video still queued by then arrive before that, and go nowhere.
+        self.attached = False
+        self.engine.open_video(str(document.video_path), self.settings.session_config())
+        self.document_changed.emit(document)
+        return True
+
+    def _on_engine_ready(self, _arch: str) -> None:
+        document, engine = self.document, self._engine
+        if document is None or engine is None or self.attached:
+            return
+        document.attach_engine(engine)
+        # after the document's own connection, so results are in the mask store when we see them
+        if self._result_connected:
+            engine.frame_ready.disconnect(self._on_result)
+        engine.frame_ready.connect(self._on_result)
+        self._result_connected = True
+        self.attached = True
+
+    def _ready(self) -> bool:
+        """True when the engine has the open video; otherwise says why not."""
+        if self.document is not None and not self.attached:
+            self.info.emit("The engine is still loading the video (or failed to: see the error)")
+        return self.document is not None and self.attached
+
+    def close_document(self) -> None:
+        document, self.document = self.document, None
+        if document is None:
+            return
+        if self._engine is not None:
+            self._engine.stop()
+        self.attached = False
+        document.close()
+        document.deleteLater()
+        self.memory_mb.clear()
+        self.contributions.clear()
+        self.document_changed.emit(None)
+
+    # ------------------------------------------------------------------ propagation
+    def propagate(self, start: int, end: int) -> bool:
+        """Propagate the mask of ``start`` to ``end`` (either direction). A user mask on ``start`` is
+        committed to memory first, so the engine keeps it as a permanent entry."""
+        document = self.document
+        if document is None or not self._ready():
+            return False
+        if start == end:
+            self.info.emit("Nothing to propagate: the range is a single frame")
+            return False
+        if document.masks.get(start) is None:
+            self.error.emit(
+                "Nothing to propagate",
+                f"Frame {start} has no mask. Paint or box the object on this frame first.",
+            )
+            return False
+        if document.masks.source(start) == "user":
+            document.commit_to_memory(start)
+        direction = "forward" if end > start else "backward"
+        return document.propagate(start, end, direction)
+
+    def next_annotated(self, frame: int) -> int:
+        """The next user-annotated frame after ``frame``, else the last frame."""
+        document = self.document
+        if document is None:
+            return frame
+        later = [f for f in document.masks.annotated_frames() if f > frame]
+        return min(later) if later else document.frame_count - 1
+
+    def pause(self, paused: bool) -> None:
+        if self._engine is not None:
+            if paused:
+                self._engine.pause()
+            else:
+                self._engine.resume()
+
+    def stop(self) -> None:
+        if self._engine is not None:
+            self._engine.stop()
+
+    # ------------------------------------------------------------------ memory
+    def commit(self, frame: int) -> bool:
+        document = self.document
+        if document is None or not self._ready():
+            return False
+        if not document.commit_to_memory(frame):
+            self.error.emit("Nothing to commit", f"Frame {frame} has no mask to commit to memory.")
+            return False
+        self.info.emit(f"Frame {frame} committed to memory")
+        return True
+
+    def reseed(self, frame: int) -> bool:
+        document = self.document
+        if document is None or not self._ready():
+            return False
+        labels = document.masks.get(frame)
+        if labels is None:
+            self.error.emit("Nothing to reseed from", f"Frame {frame} has no mask.")
+            return False
+        self.engine.reseed(frame, labels)
+        self.info.emit(f"Memory cleared and restarted from frame {frame}")
+        return True
+
+    def reset_memory(self, keep_permanent: bool) -> None:
+        if self.document is not None:
+            self.engine.reset_memory(keep_permanent)
+
+    def pin(self, entry_id: int, pinned: bool) -> None:
+        if self.document is not None:
+            self.engine.pin(entry_id, pinned)
+
+    def evict(self, entry_id: int) -> None:
+        if self.document is not None:
+            self.engine.evict(entry_id)
+
+    # ------------------------------------------------------------------ engine events
+    def _on_result(self, result: FrameResult) -> None:
+        if self.document is None:
+            return
+        index = int(result.index)
+        self.memory_mb[index] = result.memory.total_bytes / MB
+        if not result.given:
+            self.contributions[index] = {e.id: e.contribution for e in result.memory.entries}
+        self.result_received.emit(index)
+
+    def _on_run_started(self, start: int, end: int, direction: str) -> None:
+        self.running = True
+        self.running_changed.emit(True)
+
+    def _on_run_finished(self, completed: bool) -> None:
+        self.running = False
+        self.running_changed.emit(False)
+        self.info.emit("Propagation finished" if completed else "Propagation stopped")

@@ -1,0 +1,144 @@
+"""Fixtures for GUI tests: generated videos, isolated QSettings, no QThread left running."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # plain `pytest` without an installed package
+    sys.path.append(str(ROOT))
+
+from PySide6.QtCore import QCoreApplication, QSettings, QThread, QThreadPool  # noqa: E402
+
+SQUARE = 40  # side of the moving square, in pixels at 160×120
+
+
+def square_box(index: int, width: int = 160, height: int = 120) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the square in frame ``index`` of :func:`write_video`'s video."""
+    scale = width / 160
+    side = round(SQUARE * scale)
+    x0 = round((12 + 3 * index) * scale)
+    y0 = round(height / 2 - side / 2 + 10 * np.sin(index / 5) * scale)
+    return x0, y0, x0 + side, y0 + side
+
+
+def make_frames(n: int, width: int = 160, height: int = 120, seed: int = 0) -> list[np.ndarray]:
+    """A red square moving right over a textured background (noise + stripes)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    stripes = (40 * np.sin(xx / 7.0) + 30 * np.cos(yy / 9.0)).astype(np.int16)
+    base = np.stack([stripes + 110, stripes + 120, stripes + 100], axis=-1)
+    background = np.clip(base + rng.integers(-25, 25, (height, width, 3)), 0, 255).astype(np.uint8)
+    frames = []
+    for i in range(n):
+        frame = background.copy()
+        x0, y0, x1, y1 = square_box(i, width, height)
+        frame[y0:y1, x0:x1] = (230, 30, 30)
+        frames.append(frame)
+    return frames
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
+    """Write frames as an H.264 mp4 with PyAV (good quality, so colours survive)."""
+    height, width = frames[0].shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "12", "preset": "ultrafast"}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture
+def make_video(tmp_path: Path) -> Callable[..., Path]:
+    """``make_video(n=24, width=160, height=120, name="clip.mp4") -> path``."""
+
+    def make(n: int = 24, width: int = 160, height: int = 120, name: str = "clip.mp4") -> Path:
+        return write_video(tmp_path / name, make_frames(n, width, height))
+
+    return make
+
+
+@pytest.fixture
+def small_video(make_video: Callable[..., Path]) -> Path:
+    """160×120, 24 frames, 10 fps."""
+    return make_video()
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path) -> Iterator[Path]:
+    """Each test gets its own QSettings (INI files under tmp_path, a unique organisation name)."""
+    folder = tmp_path / "qsettings"
+    folder.mkdir()
+    old_org, old_app = QCoreApplication.organizationName(), QCoreApplication.applicationName()
+    old_format = QSettings.defaultFormat()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.SystemScope, str(folder / "system"))
+    QCoreApplication.setOrganizationName(f"vos-test-{uuid.uuid4().hex[:8]}")
+    QCoreApplication.setApplicationName("VOS Annotator tests")
+    yield folder
+    QCoreApplication.setOrganizationName(old_org)
+    QCoreApplication.setApplicationName(old_app)
+    QSettings.setDefaultFormat(old_format)
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[QThread]]:
+    """Fail a test that leaves a QThread (started from Python) or a global-pool task running."""
+    started: list[QThread] = []
+    original = QThread.start
+
+    def start(self: QThread, *args: object) -> None:
+        started.append(self)
+        original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield started
+    running = []
+    for thread in started:
+        try:
+            if thread.isRunning() and not thread.wait(2000):
+                running.append(thread.objectName() or repr(thread))
+        except RuntimeError:  # the C++ object is gone: it was cleaned up
+            continue
+    pool_idle = QThreadPool.globalInstance().waitForDone(2000)
+    assert not running, f"QThreads left running: {running}"
+    assert pool_idle, "tasks left running on the global QThreadPool"
+
+
+@pytest.fixture
+def stroke(qtbot: object) -> Callable[..., None]:
+    """``stroke(view, [(x, y), ...])``: press at the first scene point, move through the others and
+    release at the last, with real mouse events on the view's viewport."""
+    from PySide6.QtCore import QPointF, Qt
+
+    def run(
+        view: object, points: list[tuple[float, float]], button: Qt.MouseButton = Qt.MouseButton.LeftButton
+    ) -> None:
+        viewport = view.viewport()  # type: ignore[attr-defined]
+        positions = [view.mapFromScene(QPointF(x, y)) for x, y in points]  # type: ignore[attr-defined]
+        qtbot.mousePress(viewport, button, pos=positions[0])  # type: ignore[attr-defined]
+        for pos in positions[1:]:
+            qtbot.mouseMove(viewport, pos)  # type: ignore[attr-defined]
+        qtbot.mouseRelease(viewport, button, pos=positions[-1])  # type: ignore[attr-defined]
+
+    return run
+
+
+@pytest.fixture
+def square() -> Callable[..., tuple[int, int, int, int]]:
+    """``square(index, width=160, height=120)``: the moving square's box in a generated video."""
+    return square_box
