@@ -9,7 +9,7 @@ class SyntheticVideo:
     """n frames of H×W RGB with ``objects`` squares moving diagonally; ground truth labels too."""
 
     def __init__(self, n: int = 12, hw: tuple[int, int] = (192, 256), objects: int = 1,
-                 seed: int = 0) -> None:
+                 seed: int = 0, appear: dict[int, int] | None = None) -> None:
         rng = np.random.default_rng(seed)
         self.n, self.hw = n, hw
         h, w = hw
@@ -17,6 +17,7 @@ class SyntheticVideo:
         self.background = np.kron(base, np.ones((8, 8, 1)))[:h, :w].astype(np.uint8)
         self.colours = [np.array(c, np.uint8) for c in ((250, 30, 30), (30, 30, 250), (240, 240, 30))]
         self.objects = objects
+        self.appear = appear or {}  # object id -> first frame it is visible on
         self.size = min(h, w) // 4
         # each object carries its own texture (so that matching is unambiguous, as in real video)
         self.textures = []
@@ -37,6 +38,8 @@ class SyntheticVideo:
     def read(self, i: int) -> np.ndarray:
         frame = self.background.copy()
         for k in range(self.objects):
+            if i < self.appear.get(k + 1, 0):
+                continue
             y, x = self.position(k, i)
             frame[y : y + self.size, x : x + self.size] = self.textures[k]
         return frame
@@ -44,6 +47,8 @@ class SyntheticVideo:
     def labels(self, i: int) -> np.ndarray:
         lab = np.zeros(self.hw, np.uint8)
         for k in range(self.objects):
+            if i < self.appear.get(k + 1, 0):
+                continue
             y, x = self.position(k, i)
             lab[y : y + self.size, x : x + self.size] = k + 1
         return lab
