@@ -1,0 +1,233 @@
+"""Training: loss goes down, exact resume, weights files, distributed run, data (tiny and fast)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vos_core.config import SessionConfig
+from vos_core.errors import WeightsError
+from vos_core.models.registry import build_model, get_spec
+from vos_core.train.cli import config_from_args
+from vos_core.train.clip import ClipRunner
+from vos_core.train.config import TrainConfig
+from vos_core.train.data import (
+    DEV_SEQUENCES,
+    ClipDataset,
+    DavisClips,
+    IterationSampler,
+    StaticPseudoVideos,
+    SyntheticClips,
+    collate,
+    curriculum_skip,
+)
+from vos_core.train.trainer import Trainer, build_heads, trainable_archs
+from vos_core.weights import ModelCard, card_path, load_weights, save_weights
+
+ROOT = Path(__file__).resolve().parents[3]
+ARCHS = ("stcn", "gcm", "strn", "sitvos", "stma")
+HW = (64, 96)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _batch(n: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ds = ClipDataset(SyntheticClips(HW, frames=3, seed=1), n)
+    return collate([ds[i] for i in range(n)])
+
+
+def _config(tmp_path: Path, **kw: object) -> TrainConfig:
+    base: dict[str, object] = dict(arch="stcn", stage="synthetic", out=tmp_path / "run", crop=HW, batch=1,
+                                   iters=3, lr=1e-3, threads=1, quiet=True, checkpoint_minutes=60.0)
+    base.update(kw)
+    return TrainConfig(**base)  # type: ignore[arg-type]
+
+
+def _run(config: TrainConfig) -> tuple[Trainer, tuple[float, ...]]:
+    trainer = Trainer(config)
+    try:
+        result = trainer.run()
+    finally:
+        trainer.close()
+    return trainer, result.losses
+
+
+def test_every_registered_learned_arch_is_trainable() -> None:
+    assert set(ARCHS) <= set(trainable_archs())
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_few_steps_reduce_the_loss(arch: str) -> None:
+    torch.manual_seed(0)
+    model = build_heads(arch).train()
+    runner = ClipRunner(model)
+    batch = _batch()
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    losses = []
+    for _ in range(6):
+        loss, stats = runner(*batch)
+        assert torch.isfinite(loss) and 0.0 <= stats.iou <= 1.0
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert min(losses[-2:]) < losses[0], losses
+
+
+def test_resume_continues_exactly(tmp_path: Path) -> None:
+    _, straight = _run(_config(tmp_path / "a"))
+    assert len(straight) == 3
+    first, part = _run(_config(tmp_path / "b", stop_at=2))
+    assert first.iteration == 2 and part == straight[:2]
+    assert (tmp_path / "b" / "run" / "checkpoint.pt").is_file()
+    resumed, rest = _run(_config(tmp_path / "b", resume=True))
+    assert resumed.iteration == 3
+    assert rest == (straight[2],)  # bit-identical next step
+    log = (tmp_path / "b" / "run" / "train.log").read_text()
+    assert "resumed" in log and "it 3 loss" in log
+
+
+def test_interrupt_and_time_limit_stop_with_checkpoint_and_weights(tmp_path: Path) -> None:
+    trainer = Trainer(_config(tmp_path / "i", iters=5))
+    trainer._stop_requested = True  # as if Ctrl-C arrived during the first step
+    try:
+        result = trainer.run()
+    finally:
+        trainer.close()
+    assert result.interrupted and result.iteration == 1
+    out = tmp_path / "i" / "run"
+    assert (out / "checkpoint.pt").is_file() and (out / "stcn.pt").is_file()
+    _, losses = _run(_config(tmp_path / "t", iters=5, max_minutes=0.0))
+    assert len(losses) == 1
+
+
+def test_weights_round_trip_and_registry_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    model = build_heads("stcn")
+    path = tmp_path / "stcn.pt"
+    card = save_weights(model, path, ModelCard(arch="stcn", data="synthetic", steps=3))
+    assert card_path(path).is_file() and len(card.sha256) == 64
+    assert card.params == sum(p.numel() for p in model.parameters())
+    saved = json.loads(card_path(path).read_text())
+    assert saved["arch"] == "stcn" and saved["encoder_frozen"] is True and saved["sha256"] == card.sha256
+    torch.manual_seed(1)
+    other = build_heads("stcn")
+    loaded = load_weights(other, path)
+    assert loaded.sha256 == card.sha256 and other.trained
+    for (k, a), (k2, b) in zip(model.state_dict().items(), other.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(a, b)
+    # the registry builds with the shipped file when it exists
+    monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path))
+    assert get_spec("stcn").trained and not get_spec("gcm").trained
+    built = build_model(SessionConfig(arch="stcn", accelerate=False, threads=1))
+    assert built.trained
+    assert torch.equal(built.state_dict()["key_proj.proj.weight"], model.state_dict()["key_proj.proj.weight"])
+
+
+def test_bad_weights_raise_weights_error(tmp_path: Path) -> None:
+    model = build_heads("stcn")
+    path = tmp_path / "stcn.pt"
+    save_weights(model, path, ModelCard(arch="stcn"))
+    good = path.read_bytes()
+    card = card_path(path).read_text()
+
+    path.write_bytes(good[:-100] + b"x" * 100)  # corrupt: hash mismatch
+    with pytest.raises(WeightsError, match="hash"):
+        load_weights(build_heads("stcn"), path)
+
+    path.write_bytes(b"not a torch file")  # corrupt and re-hashed: unreadable
+    fake = json.loads(card)
+    fake["sha256"] = __import__("hashlib").sha256(b"not a torch file").hexdigest()
+    card_path(path).write_text(json.dumps(fake))
+    with pytest.raises(WeightsError, match="cannot be read"):
+        load_weights(build_heads("stcn"), path)
+
+    path.write_bytes(good)
+    card_path(path).write_text(card)
+    with pytest.raises(WeightsError, match="architecture 'stcn'"):
+        load_weights(build_heads("gcm"), path)  # a card for another arch
+
+    wrong = tmp_path / "gcm.pt"
+    save_weights(build_heads("stcn"), wrong, ModelCard(arch="stcn"))
+    fake = json.loads(card_path(wrong).read_text())
+    fake["arch"] = "gcm"
+    card_path(wrong).write_text(json.dumps(fake))
+    with pytest.raises(WeightsError, match="do not match"):
+        load_weights(build_heads("gcm"), wrong)  # keys differ
+
+    card_path(path).unlink()
+    with pytest.raises(WeightsError, match="model card"):
+        load_weights(build_heads("stcn"), path)
+    with pytest.raises(WeightsError, match="not found"):
+        load_weights(build_heads("stcn"), tmp_path / "missing.pt")
+
+
+def test_cli_arguments(tmp_path: Path) -> None:
+    cfg = config_from_args(["--arch", "gcm", "--stage", "video", "--crop", "384", "--batch", "2",
+                            "--iters", "10", "--seed", "3", "--max-minutes", "1.5", "--resume",
+                            "--out", str(tmp_path)])
+    assert (cfg.arch, cfg.stage, cfg.crop, cfg.batch, cfg.iters, cfg.seed) == ("gcm", "video", (384, 384), 2, 10, 3)
+    assert cfg.max_minutes == 1.5 and cfg.resume and cfg.out == tmp_path
+    assert config_from_args(["--arch", "stcn", "--stage", "static", "--crop", "64x96"]).crop == (64, 96)
+    with pytest.raises(SystemExit):
+        config_from_args(["--arch", "stcn", "--stage", "static", "--crop", "100"])
+    assert cfg.top_p_at(0) == 1.0 and cfg.top_p_at(10) == pytest.approx(cfg.top_p)
+    assert cfg.lr_at(9) == pytest.approx(cfg.lr * 0.1) and cfg.lr_at(0) == cfg.lr
+
+
+def test_sampling_is_a_function_of_seed_and_index() -> None:
+    source = SyntheticClips(HW, seed=5)
+    a, b = source.clip(7, 0), source.clip(7, 0)
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.frames, source.clip(8, 0).frames)
+    rank0 = list(IterationSampler(2, 4, batch=2, rank=0, world=2))
+    rank1 = list(IterationSampler(2, 4, batch=2, rank=1, world=2))
+    assert rank0 == [8, 9, 12, 13] and rank1 == [10, 11, 14, 15]
+    assert curriculum_skip(0, 100) == 2 and curriculum_skip(100, 100) == 15
+    assert curriculum_skip(30, 100) < curriculum_skip(50, 100)
+
+
+def test_static_pseudo_videos(shared_data_dir: Path) -> None:
+    source = StaticPseudoVideos(shared_data_dir / "static", (96, 128), frames=3, seed=0)
+    for index in range(3):
+        clip = source.clip(index, 0)
+        assert clip.frames.shape == (3, 96, 128, 3) and clip.labels.shape == (3, 96, 128)
+        assert 1 <= clip.n_objects <= 3 and int(clip.labels.max()) == clip.n_objects
+        for obj in range(1, clip.n_objects + 1):
+            assert (clip.labels[0] == obj).any()
+
+
+def test_davis_clips_exclude_the_dev_split(shared_data_dir: Path) -> None:
+    source = DavisClips(shared_data_dir / "davis2016-train", (96, 128), total_iters=10)
+    assert not set(DEV_SEQUENCES) & set(source.names) and len(source.names) == 25
+    clip = source.clip(0, 5)
+    assert clip.frames.shape == (3, 96, 128, 3) and clip.n_objects == 1 and (clip.labels[0] == 1).any()
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun not installed")
+def test_torchrun_two_processes(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    cmd = ["torchrun", "--standalone", "--nproc_per_node=2", "-m", "vos_core.train", "--arch", "stcn",
+           "--stage", "synthetic", "--crop", "64x96", "--batch", "1", "--iters", "2", "--threads", "1",
+           "--out", str(out), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "stcn.pt").is_file() and (out / "checkpoint.pt").is_file()
+    log = (out / "train.log").read_text()
+    assert "x 2 ranks" in log and "it 2 loss" in log
+    assert "stopped at iteration 2" in proc.stdout
