@@ -24,7 +24,7 @@ class MemoryConfig:
     long_term_size: int = 8
     long_term_keep: float = 0.25
     recent_frames: int = 1
-    recent_gap: int = 3
+    recent_gap: int = 5
 
     def __post_init__(self) -> None:
         if self.every < 1:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
+from vos_core.models.archs.key_basis import load_basis
 from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
@@ -63,13 +64,23 @@ class LabelPropagation(VosModel):
     trained = False
     exclusive = True
 
-    def __init__(self, encoder: FrozenEncoder, prune: bool = True) -> None:
+    def __init__(self, encoder: FrozenEncoder, prune: bool = True, project: bool = True) -> None:
         super().__init__()
         self.encoder = encoder
         self.prune = prune
+        self.basis = load_basis() if project else None
+
+    def _project(self, keys: torch.Tensor) -> torch.Tensor:
+        """C×h×w unit keys -> D×h×w unit keys in the shipped low-dimensional basis."""
+        if self.basis is None:
+            return keys
+        c, h, w = keys.shape
+        basis = self.basis.to(keys.device)
+        return F.normalize(basis @ keys.reshape(c, -1), dim=0).reshape(-1, h, w)
 
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:
         coarse, fine = combined_keys(self.encoder(rgb))
+        coarse, fine = self._project(coarse), self._project(fine)
         return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])), rgb)
 
     def encode_memory(self, frame: FrameFeatures, probs: torch.Tensor) -> MemoryFeatures:
