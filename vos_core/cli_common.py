@@ -110,7 +110,7 @@ def arch_lines() -> list[str]:
     from vos_core.models.registry import arch_names, get_spec
 
     return [
-        f"{name}\t{'trained' if get_spec(name).weights is not None else 'untrained'}"
+        f"{name}\t{'trained' if get_spec(name).trained else 'untrained'}"
         for name in arch_names()
     ]
 

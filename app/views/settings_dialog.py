@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.views.overlay import OverlayMode
 from app.views.settings import AppSettings
 from vos_core.config import SessionConfig
-from vos_core.models.registry import arch_names, get_spec
+from vos_core.models.registry import get_spec, usable_arch_names
 
 
 def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QSpinBox:
@@ -42,7 +42,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self._initial = settings
         self.arch = QComboBox()
-        for name in arch_names():
+        for name in usable_arch_names():
             self.arch.addItem(name, name)
         index = self.arch.findData(settings.arch)
         self.arch.setCurrentIndex(max(0, index))

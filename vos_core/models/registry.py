@@ -22,6 +22,13 @@ class ArchSpec:
     build: Callable[[SessionConfig], VosModel]
     weights: str | None = None
 
+    @property
+    def trained(self) -> bool:
+        """True when the weights file exists in ``weights/`` (else the heads build untrained)."""
+        from vos_core.weights import weights_dir
+
+        return self.weights is not None and (weights_dir() / self.weights).is_file()
+
 
 _REGISTRY: dict[str, ArchSpec] = {}
 
@@ -47,6 +54,11 @@ def arch_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def usable_arch_names() -> list[str]:
+    """Architectures a user can pick: training-free ones and those whose weights are shipped."""
+    return [n for n in arch_names() if get_spec(n).weights is None or get_spec(n).trained]
+
+
 def get_spec(name: str) -> ArchSpec:
     _register_builtin()
     if name not in _REGISTRY:
@@ -62,7 +74,13 @@ def build_model(config: SessionConfig) -> VosModel:
 def _register_builtin() -> None:
     if _REGISTRY:
         return
+    from vos_core.models.archs.gcm import GcmModel
     from vos_core.models.archs.propagation import LabelPropagation
+    from vos_core.models.archs.sitvos import SitvosModel
+    from vos_core.models.archs.stcn import StcnModel
+    from vos_core.models.archs.stma import StmaModel
+    from vos_core.models.archs.strn import StrnModel
+    from vos_core.weights import load_if_available
 
     register(
         ArchSpec(
@@ -71,3 +89,26 @@ def _register_builtin() -> None:
             lambda cfg: LabelPropagation(frozen_encoder(cfg)),
         )
     )
+
+    def learned(
+        name: str, description: str, make: Callable[[FrozenEncoder], VosModel]
+    ) -> ArchSpec:
+        filename = f"{name}.pt"
+
+        def build(cfg: SessionConfig) -> VosModel:
+            model = load_if_available(make(frozen_encoder(cfg)), filename)
+            assert isinstance(model, VosModel)
+            return model
+
+        return ArchSpec(name, description, build, weights=filename)
+
+    register(learned("stcn", "STCN-style baseline: L2 key affinity, top-k readout, refinement decoder",
+                     StcnModel))
+    register(learned("gcm", "global context memory + channel-wise attention + mask embedding (seed 001)",
+                     GcmModel))
+    register(learned("strn", "STCN + feature alignment and prototype transformer modules (seed 004)",
+                     StrnModel))
+    register(learned("sitvos", "Siamese interactive transformer with feature interaction (seed 003)",
+                     SitvosModel))
+    register(learned("stma", "spatial-temporal multi-level association, spatial + LFU temporal memory "
+                             "(seed 002)", StmaModel))

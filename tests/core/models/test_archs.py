@@ -64,7 +64,8 @@ def test_architecture_runs_through_the_session_with_bounded_memory(arch: str) ->
     assert isinstance(model, LearnedVosModel) and model.name == arch and not model.trained
     assert not model.exclusive
     # the frozen encoder is never part of the heads' parameters
-    assert not any(k.startswith(("encoder.", "backbone.", "net.", "_blocks.", "_conv_stem")) for k in model.state_dict())
+    frozen = ("encoder.", "backbone.", "net.", "_blocks.", "_conv_stem")
+    assert not any(k.startswith(frozen) for k in model.state_dict())
     video = SyntheticVideo(n=6, hw=(64, 96), objects=2)
     session = InferenceSession(video, _config(arch), model=model)
     only_first = video.labels(0).copy()
@@ -154,3 +155,44 @@ def test_losses() -> None:
     onehot = F.one_hot(target, 3).permute(0, 3, 1, 2)[:, 1:].float()
     assert float(dice_loss(onehot, onehot)) == pytest.approx(0.0, abs=1e-6)
     assert float(dice_loss(1 - onehot, onehot)) > 0.9
+
+
+def test_parts_check_their_widths_when_built() -> None:
+    with pytest.raises(ValueError, match="RefinementDecoder skips"):
+        RefinementDecoder(64, (24,))
+    with pytest.raises(ValueError, match="MaskValueEncoder features"):
+        MaskValueEncoder((24, 40), 32)
+    with pytest.raises(ValueError, match="divisible"):
+        Attention(16, 16, 16, d_k=10, heads=4)
+
+
+def test_gcm_memory_node_is_a_fixed_size_context_matrix() -> None:
+    model = build_model(_config("gcm"))
+    sizes = set()
+    with torch.inference_mode():
+        for hw in ((64, 96), (128, 160)):
+            frame = model.encode_frame(torch.rand(1, 3, *hw) * 255)
+            mem = model.encode_memory(frame, torch.rand(2, *hw))
+            sizes.add((tuple(mem.key.shape), tuple(mem.value.shape)))
+            assert torch.equal(mem.key, torch.eye(64))
+    assert sizes == {((64, 64), (2, 128, 64))}  # independent of the frame size
+
+
+def test_sitvos_uses_first_previous_and_spread_memory_frames() -> None:
+    from vos_core.memory.bank import MemoryView
+    from vos_core.memory.entries import MemoryFeatures
+    from vos_core.models.archs.sitvos import select_memory
+
+    n = 2
+    view = MemoryView(
+        key=torch.arange(10.0).repeat_interleave(n)[None].expand(4, -1),
+        value=torch.zeros(1, 4, 10 * n),
+        segments=tuple((i, i * n, (i + 1) * n) for i in range(10)),
+    )
+    previous = MemoryFeatures(key=torch.full((4, n), 99.0), value=torch.zeros(1, 4, n), hw=None)
+    chosen = select_memory(view, [previous], 7)
+    assert len(chosen) == 7
+    frames = [int(s.key[0, 0]) for s in chosen]
+    assert frames[0] == 0 and frames[-1] == 99 and frames[-2] == 9
+    assert frames[:-1] == sorted(frames[:-1])
+    assert len(select_memory(view, [], 20)) == 10

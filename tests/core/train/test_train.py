@@ -72,8 +72,7 @@ def test_every_registered_learned_arch_is_trainable() -> None:
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_a_few_steps_reduce_the_loss(arch: str) -> None:
-    torch.manual_seed(0)
-    model = build_heads(arch).train()
+    model = build_heads(arch, seed=0).train()
     runner = ClipRunner(model)
     batch = _batch()
     opt = torch.optim.Adam(model.parameters(), lr=5e-4)
@@ -116,16 +115,14 @@ def test_interrupt_and_time_limit_stop_with_checkpoint_and_weights(tmp_path: Pat
 
 
 def test_weights_round_trip_and_registry_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    torch.manual_seed(0)
-    model = build_heads("stcn")
+    model = build_heads("stcn", seed=0)
     path = tmp_path / "stcn.pt"
     card = save_weights(model, path, ModelCard(arch="stcn", data="synthetic", steps=3))
     assert card_path(path).is_file() and len(card.sha256) == 64
     assert card.params == sum(p.numel() for p in model.parameters())
     saved = json.loads(card_path(path).read_text())
     assert saved["arch"] == "stcn" and saved["encoder_frozen"] is True and saved["sha256"] == card.sha256
-    torch.manual_seed(1)
-    other = build_heads("stcn")
+    other = build_heads("stcn", seed=1)
     loaded = load_weights(other, path)
     assert loaded.sha256 == card.sha256 and other.trained
     for (k, a), (k2, b) in zip(model.state_dict().items(), other.state_dict().items(), strict=True):
@@ -180,7 +177,8 @@ def test_cli_arguments(tmp_path: Path) -> None:
     cfg = config_from_args(["--arch", "gcm", "--stage", "video", "--crop", "384", "--batch", "2",
                             "--iters", "10", "--seed", "3", "--max-minutes", "1.5", "--resume",
                             "--out", str(tmp_path)])
-    assert (cfg.arch, cfg.stage, cfg.crop, cfg.batch, cfg.iters, cfg.seed) == ("gcm", "video", (384, 384), 2, 10, 3)
+    got = (cfg.arch, cfg.stage, cfg.crop, cfg.batch, cfg.iters, cfg.seed)
+    assert got == ("gcm", "video", (384, 384), 2, 10, 3)
     assert cfg.max_minutes == 1.5 and cfg.resume and cfg.out == tmp_path
     assert config_from_args(["--arch", "stcn", "--stage", "static", "--crop", "64x96"]).crop == (64, 96)
     with pytest.raises(SystemExit):

@@ -1,0 +1,72 @@
+"""Common base of the trained architectures (heads on the frozen EfficientNet-Lite0 backbone).
+
+Stage methods keep :class:`VosModel`'s contract. Additions, used by training:
+- ``encode_frame(rgb, features=...)`` accepts the frozen features when they were already computed
+  (training runs the frozen encoder once per clip in one batch);
+- ``decode_logits`` returns O×H×W logits; ``decode`` is their sigmoid.
+Skips are ``(s4, s8, s16)``, each 1×C×h'×w', for every trained architecture.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass, field
+
+import torch
+
+from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
+from vos_core.models.encoders.runner import FrozenEncoder
+from vos_core.models.parts.backbone import Backbone
+from vos_core.models.readout.affinity import ReadoutResult
+
+
+@dataclass(frozen=True)
+class StashFrameFeatures(FrameFeatures):
+    """FrameFeatures with a per-frame scratch dict: what ``read_memory`` derived for this frame
+    (e.g. STMA's association output) and ``encode_memory`` reuses for the same frame."""
+
+    stash: dict[str, torch.Tensor] = field(default_factory=dict, compare=False)
+
+
+class LearnedVosModel(VosModel):
+    """Heads on the frozen backbone; subclasses implement the stages and ``decode_logits``."""
+
+    trained = False
+    exclusive = False
+    coarse_stride = 16
+    fine_stride = 16
+
+    def __init__(self, encoder: FrozenEncoder) -> None:
+        super().__init__()
+        self.backbone = Backbone(encoder)
+
+    @property
+    def feature_channels(self) -> tuple[int, int, int]:
+        """(s4, s8, s16) channels of the frozen backbone."""
+        return self.backbone.channels
+
+    def encode_frame(self, rgb: torch.Tensor, features: EncoderFeatures | None = None) -> FrameFeatures:
+        """rgb: 1×3×H×W in [0, 255]; features: its frozen features (1×C×h'×w' each) if known."""
+        if rgb.dim() != 4 or rgb.shape[0] != 1 or rgb.shape[1] != 3:
+            raise ValueError(f"encode_frame expects 1×3×H×W RGB, got shape {tuple(rgb.shape)}")
+        f = features if features is not None else self.backbone(rgb)
+        self.backbone.check(f)
+        return self.frame_features(f, (int(rgb.shape[2]), int(rgb.shape[3])))
+
+    @abstractmethod
+    def frame_features(self, f: EncoderFeatures, image_hw: tuple[int, int]) -> FrameFeatures:
+        """Frozen features of one frame -> this architecture's FrameFeatures."""
+
+    @abstractmethod
+    def decode_logits(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:
+        """-> O×H×W object logits at the processing resolution."""
+
+    def decode(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(frame, readout))
+
+    @staticmethod
+    def skips_of(frame: FrameFeatures) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if len(frame.skips) < 3:
+            raise ValueError("frame features carry no (s4, s8, s16) skips: encoded by another model?")
+        return frame.skips[0], frame.skips[1], frame.skips[2]

@@ -1,0 +1,56 @@
+"""Scoring a model on the DAVIS 2016 dev split (model selection; never trained on)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from vos_core.config import SessionConfig
+from vos_core.data.davis import DavisDataset
+from vos_core.inference.session import InferenceSession
+from vos_core.metrics import mean_jf, score_sequence
+from vos_core.models.base import VosModel
+from vos_core.models.parts.backbone import Backbone
+from vos_core.models.registry import frozen_encoder
+from vos_core.train.data import DEV_SEQUENCES
+
+
+def evaluate_dev(
+    model: VosModel,
+    davis_root: Path,
+    sequences: Sequence[str] = DEV_SEQUENCES,
+    process_height: int = 480,
+) -> tuple[dict[str, float], float]:
+    """Propagate each dev sequence from its first mask -> ({sequence: J&F, "mean": J&F}, fps).
+
+    The frozen encoder runs as in the application (ONNX Runtime on the CPU when available)."""
+    dataset = DavisDataset(davis_root)
+    threads = torch.get_num_threads()
+    config = SessionConfig(arch=model.name, process_height=process_height, threads=threads)
+    backbone = getattr(model, "backbone", None)
+    training_encoder = backbone.encoder if isinstance(backbone, Backbone) else None
+    scores = []
+    frames_done, seconds = 0, 0.0
+    try:
+        if isinstance(backbone, Backbone):
+            backbone.encoder = frozen_encoder(config)
+        for seq in sequences:
+            gts = list(dataset.masks(seq))
+            with dataset.frames(seq) as frames:
+                session = InferenceSession(frames, config, model=model)
+                preds = [session.annotate(0, gts[0]).labels]
+                t0 = time.perf_counter()
+                preds += [r.labels for r in session.propagate(0, len(frames) - 1)]
+                seconds += time.perf_counter() - t0
+                frames_done += len(frames) - 1
+            scores.append(score_sequence(preds, gts, name=seq))
+    finally:
+        torch.set_num_threads(threads)  # the session sets its own thread count
+        if isinstance(backbone, Backbone) and training_encoder is not None:
+            backbone.encoder = training_encoder
+    result = {s.name: round(s.jf, 4) for s in scores}
+    result["mean"] = round(mean_jf(scores), 4)
+    return result, round(frames_done / max(seconds, 1e-9), 2)

@@ -1,0 +1,167 @@
+"""Trained weights: model cards, hashing and strict loading.
+
+A weights file ``<arch>.pt`` holds the state dict of the trained heads only (the frozen ImageNet
+encoder is not a parameter of the heads and is loaded from its own package). Next to it,
+``<arch>.json`` is the :class:`ModelCard` with the file's SHA-256. Loading verifies the card's
+architecture and hash, reads with ``torch.load(weights_only=True)`` and matches keys strictly; any
+failure raises :class:`WeightsError` with a message for the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from vos_core.data.atomic import atomic_write_bytes
+from vos_core.errors import WeightsError
+
+#: parameter-name prefixes that belong to a frozen encoder and are never saved with the heads
+ENCODER_PREFIXES = ("encoder.", "backbone.", "net.")
+
+
+def weights_dir() -> Path:
+    """Folder of the shipped weights: ``$VOS_WEIGHTS_DIR`` or ``<repo>/weights``."""
+    env = os.environ.get("VOS_WEIGHTS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
+
+
+@dataclass
+class ModelCard:
+    """What a weights file is and how it was made.
+
+    arch: registry name; data: training data/stages; steps: optimiser steps; wall_time_s: training
+    time; dev_jf: J&F per dev sequence (and "mean"); fps_480p: measured inference speed; params:
+    number of saved parameters; sha256: hash of the weights file; encoder_frozen: the ImageNet
+    encoder was not trained; notes: free text.
+    """
+
+    arch: str
+    data: str = ""
+    steps: int = 0
+    wall_time_s: float = 0.0
+    dev_jf: dict[str, float] = field(default_factory=dict)
+    fps_480p: float | None = None
+    params: int = 0
+    sha256: str = ""
+    encoder_frozen: bool = True
+    notes: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @staticmethod
+    def from_json(text: str) -> ModelCard:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("model card is not a JSON object")
+        known = {f.name for f in fields(ModelCard)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model card fields: {', '.join(unknown)}")
+        if "arch" not in data:
+            raise ValueError("model card has no 'arch'")
+        return ModelCard(**data)
+
+
+def card_path(weights: str | Path) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def sha256_of(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def head_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict without any frozen-encoder entries, detached on the CPU."""
+    return {
+        k: v.detach().cpu().clone()
+        for k, v in model.state_dict().items()
+        if not k.startswith(ENCODER_PREFIXES)
+    }
+
+
+def save_weights(model: nn.Module, path: str | Path, card: ModelCard) -> ModelCard:
+    """Write the heads' weights to ``path`` and the card (with hash and parameter count) next to it."""
+    path = Path(path)
+    name = getattr(model, "name", None)
+    if name and card.arch != name:
+        raise WeightsError(f"model card says {card.arch!r} but the model is {name!r}")
+    state = head_state_dict(model)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    data = buf.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+    card.sha256 = hashlib.sha256(data).hexdigest()
+    card.params = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
+    atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
+    return card
+
+
+def read_card(path: str | Path) -> ModelCard:
+    cpath = card_path(path)
+    if not cpath.is_file():
+        raise WeightsError(f"weights {path} have no model card {cpath.name}")
+    try:
+        return ModelCard.from_json(cpath.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise WeightsError(f"model card {cpath} cannot be read: {exc}") from exc
+
+
+def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
+    """Load trained heads into ``model`` (strict) after checking the card's arch and hash."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} not found")
+    card = read_card(path)
+    name = getattr(model, "name", None)
+    if name and card.arch != name:
+        raise WeightsError(f"weights {path.name} are for architecture {card.arch!r}, not {name!r}")
+    digest = sha256_of(path)
+    if digest != card.sha256:
+        raise WeightsError(
+            f"weights {path.name} fail their hash check (file {digest[:12]}…, card {card.sha256[:12]}…): "
+            "the file is corrupt or does not belong to this card"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
+        raise WeightsError(f"weights {path.name} cannot be read: {exc}") from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"weights {path.name} do not hold a state dict")
+    expected = set(head_state_dict(model))
+    got = set(state)
+    if expected != got:
+        missing = sorted(expected - got)
+        unexpected = sorted(got - expected)
+        raise WeightsError(
+            f"weights {path.name} do not match {name or 'the model'}: "
+            f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}"
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"weights {path.name} do not fit {name or 'the model'}: {exc}") from exc
+    if hasattr(model, "trained"):
+        model.trained = True  # type: ignore[assignment]
+    return card
+
+
+def load_if_available(model: nn.Module, filename: str) -> nn.Module:
+    """Load ``weights_dir()/filename`` into ``model`` when the file exists; untrained heads otherwise."""
+    path = weights_dir() / filename
+    if path.is_file():
+        load_weights(model, path)
+    return model
