@@ -47,7 +47,7 @@ def test_backward_propagation(model) -> None:
 
 
 def test_multiple_objects_and_objects_appearing_later(model) -> None:
-    video = SyntheticVideo(n=6, objects=2, appear={2: 3})
+    video = SyntheticVideo(n=6, objects=2, appear={2: 3}, hw=(256, 320))
     s = session(video, model)
     s.annotate(0, video.labels(0))
     assert s.object_ids == (1,)
@@ -56,10 +56,9 @@ def test_multiple_objects_and_objects_appearing_later(model) -> None:
     assert s.object_ids == (1, 2)
     assert results[3].given
     assert not (results[2].labels == 2).any()
-    for obj in (1, 2):
-        assert iou(results[4].labels == obj, video.labels(4) == obj) > 0.5
-    assert iou(results[5].labels == 1, video.labels(5) == 1) > 0.5
-    assert (results[5].labels == 2).any()
+    for i in (4, 5):
+        for obj in (1, 2):
+            assert iou(results[i].labels == obj, video.labels(i) == obj) > 0.6
 
 
 def test_cancel_between_frames(model) -> None:
