@@ -147,13 +147,20 @@ def fused_readout(
     ref = recent_values[0] if recent_values else matches.value  # type: ignore[union-attr]
     oc = ref.shape[0] * ref.shape[1]
     if oc <= 16:
-        # few value channels (mask propagation): gather the k picked values per query pixel
-        parts = [v.unsqueeze(1).expand(-1, n, -1, -1) for v in local_values]
+        # few value channels (mask propagation): gather the k picked values per query pixel,
+        # from each source separately (no concatenated copy of all candidates' values)
+        mixed = torch.zeros(n_tiles, n, oc, dtype=query.dtype, device=query.device)
+        start = 0
+        sources = [v.unsqueeze(1).expand(-1, n, -1, -1) for v in local_values]
         if glob_values is not None:
-            parts.append(glob_values.transpose(2, 3))  # T×n×k×OC
-        cand = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
-        picked = torch.gather(cand, 2, top_i.unsqueeze(-1).expand(-1, -1, -1, oc))
-        mixed = (picked * weight.unsqueeze(-1)).sum(dim=2)  # T×n×OC
+            sources.append(glob_values.transpose(2, 3))  # T×n×k×OC
+        for src in sources:
+            size = src.shape[2]
+            inside = (top_i >= start) & (top_i < start + size)
+            idx = (top_i - start).clamp(0, size - 1).unsqueeze(-1).expand(-1, -1, -1, oc)
+            picked_weight = (weight * inside).unsqueeze(-1)
+            mixed += (torch.gather(src, 2, idx) * picked_weight).sum(dim=2)
+            start += size
     else:
         # wide values (learned features): dense weights, one batched product per source
         dense = torch.zeros_like(all_s).scatter_(2, top_i, weight)  # T×n×candidates
