@@ -207,7 +207,11 @@ class MainWindow(QMainWindow):
 
     def _add_object(self) -> None:
         if self.document is not None:
-            info = self.document.add_object()
+            try:
+                info = self.document.add_object()
+            except ValueError as error:  # all 255 label values of the palette are taken
+                self.show_error("Cannot add an object", f"{error}: remove an object first.")
+                return
             self.objects_panel.select_object(info.id)
 
     def _on_running(self, running: bool) -> None:

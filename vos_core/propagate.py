@@ -9,7 +9,8 @@ one palette PNG per frame, ``00000.png`` ..., at the original resolution.
 
 Propagation runs forward from the first given frame to the end and backward from it to the start.
 With ``--backward`` it runs backward from the *last* given frame to the start and forward from it
-to the end.
+to the end. Frames that cannot be decoded (a damaged video) keep the mask of the neighbouring frame
+and are listed in one ``warning:`` line on stderr.
 """
 
 from __future__ import annotations
@@ -63,6 +64,41 @@ def mask_name(index: int) -> str:
     return f"{index:05d}.png"
 
 
+class HoldBadFrames:
+    """The frames of ``source``; an undecodable frame is replaced by the last frame read (else the
+    nearest decodable one), so propagation carries the masks over it. ``held`` lists such frames."""
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source = source
+        self.held: set[int] = set()
+        self._last: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def read(self, index: int) -> np.ndarray:
+        try:
+            rgb = self.source.read(index)
+        except VosInputError:
+            self.held.add(index)
+            if self._last is None:
+                self._last = self._nearest_good(index)
+            return self._last.copy()
+        self._last = rgb
+        return rgb
+
+    def _nearest_good(self, index: int) -> np.ndarray:
+        n = len(self.source)
+        for distance in range(1, n):
+            for other in (index - distance, index + distance):
+                if 0 <= other < n and other not in self.held:
+                    try:
+                        return self.source.read(other)
+                    except VosInputError:
+                        self.held.add(other)
+        raise VosInputError(f"no frame of {self.source.path} can be decoded")
+
+
 def load_masks(path: str | Path, source: FrameSource) -> dict[int, np.ndarray]:
     """The given masks, checked against the video (count, size, at least one object)."""
     masks = masks_from_folder(path, n_frames=len(source), expected_hw=source.size)
@@ -109,7 +145,8 @@ def run(
 ) -> float:
     """Write one mask per frame into the existing folder ``out``; return the frames per second."""
     n_frames = len(source)
-    session = InferenceSession(source, config)
+    frames = HoldBadFrames(source)
+    session = InferenceSession(frames, config)
     written: set[int] = set()
     start = time.perf_counter()
     with tqdm(
@@ -123,6 +160,14 @@ def run(
     missing = sorted(set(range(n_frames)) - written)
     if missing:  # cannot happen unless the session skips frames: never rename a partial result
         raise RuntimeError(f"frames {missing[:5]} were not produced")
+    if frames.held:
+        held = sorted(frames.held)
+        listed = ", ".join(str(i) for i in held[:10]) + (", ..." if len(held) > 10 else "")
+        print(
+            f"warning: {len(held)} frame(s) of {source.path} could not be decoded ({listed}); "
+            f"their masks continue from the neighbouring frame",
+            file=sys.stderr,
+        )
     return n_frames / max(time.perf_counter() - start, 1e-9)
 
 

@@ -13,7 +13,7 @@ Masks (``mask_store.py``)
     ``MaskStore(project, cache_bytes=256 MB, autosave_ms=500)``: ``get(i) -> H×W uint8 | None``
     (read-only array: copy to edit), ``set(i, labels, source)``, ``clear(i)``, ``source(i)``,
     ``has_mask(i)``, ``frames()``, ``annotated_frames()``, ``propagated_frames()``,
-    ``request_save()``, ``flush(timeout=None) -> bool``, ``pending``, ``close()``.
+    ``request_save()``, ``flush(timeout=None) -> bool``, ``pending``, ``all_saved``, ``close()``.
     Signals ``changed(int frame)``, ``problem(str)``, ``saved()``. Writes go to a background writer
     thread within ``autosave_ms`` (≤ 1 s).
 

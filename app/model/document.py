@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.model.mask_files import check_labels
 from app.model.mask_store import MaskStore
 from app.model.object_info import ObjectInfo
 from app.model.objects import ObjectListModel
@@ -184,7 +185,13 @@ class Document(QObject):
             self.edit_mask(frame, None, "Clear mask")
 
     def import_masks(self, masks: dict[int, np.ndarray], text: str = "Import annotations") -> None:
-        """Set many user masks as one undo step; unknown label values become objects."""
+        """Set many user masks as one undo step; unknown label values become objects. Everything is
+        checked first (``ValueError``: wrong size, labels outside 0..255), so a refused import
+        changes nothing."""
+        for frame, labels in masks.items():
+            if not 0 <= frame < self.frame_count:
+                raise ValueError(f"frame {frame} is outside the video (0..{self.frame_count - 1})")
+            check_labels(labels, self.size)
         self.undo_stack.beginMacro(text)
         try:
             for frame, labels in sorted(masks.items()):

@@ -165,6 +165,11 @@ class MaskStore(QObject):
         """Number of masks changed in memory but not yet confirmed on disk."""
         return len(self._unsaved)
 
+    @property
+    def all_saved(self) -> bool:
+        """True when every change (masks and ``project.json``) is confirmed on disk."""
+        return not (self._unsaved or self._meta_dirty or self._jobs or self._failed)
+
     def close(self) -> None:
         """Flush and stop the writer thread. The store must not be changed afterwards."""
         if self._closed:

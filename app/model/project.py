@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,7 @@ class Project:
             project.masks_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise ProjectError(f"Cannot create project folder {directory}: {error.strerror}") from error
+        project._remove_stale_json_temp()
         if project.json_path.exists():
             project._load_json()
         try:
@@ -150,8 +152,10 @@ class Project:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as error:
             raise ProjectError(f"Cannot read project file {path}: {error.strerror}") from error
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ProjectError(f"Project file {path} is corrupt (not valid JSON: {error})") from error
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            # ValueError: invalid JSON or an over-long number; RecursionError: absurd nesting
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ProjectError(f"Project file {path} is corrupt (not valid JSON: {reason})") from error
         if not isinstance(data, dict):
             raise ProjectError(f"Project file {path} is corrupt (expected a JSON object)")
         version = _require(data, "version", int, path)
@@ -164,6 +168,13 @@ class Project:
             raise ProjectError(f"Project file {path} has an invalid format version {version}")
         self._check_video(data, path)
         self._read_state(data, path)
+
+    def _remove_stale_json_temp(self) -> None:
+        """Delete ``.project.*.tmp.json`` files left by a save that was killed mid-write."""
+        stem, suffix = Path(PROJECT_FILE).stem, Path(PROJECT_FILE).suffix
+        for entry in self.directory.glob(f".{stem}.*.tmp{suffix}"):
+            with contextlib.suppress(OSError):
+                entry.unlink()
 
     def _check_video(self, data: dict[str, Any], path: Path) -> None:
         _require(data, "video_path", str, path)
@@ -196,11 +207,16 @@ class Project:
         confidence_raw = _require(data, "confidence", dict, path)
         confidence: dict[int, float] = {}
         for key, value in confidence_raw.items():
-            if not (isinstance(key, str) and key.isdigit()) or isinstance(value, bool):
+            valid_key = isinstance(key, str) and key.isascii() and key.isdigit()
+            if not valid_key or isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ProjectError(f"Project file {path}: invalid confidence entry {key!r}")
-            if not isinstance(value, (int, float)):
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
                 raise ProjectError(f"Project file {path}: invalid confidence entry {key!r}")
-            confidence[int(key)] = float(value)
+            confidence[int(key)] = number
         self.objects = objects
         self.sources = {i: "propagated" for i in propagated}
         self.sources.update({i: "user" for i in annotated})

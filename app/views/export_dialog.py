@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.model.document import Document
 from app.workers.export import ExportWorker, export_job_for
+from vos_core.errors import VosError
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ExportRunner(QObject):
 
     finished = Signal(str)
     failed = Signal(str)
+    warned = Signal(str)  # a finished export had non-fatal problems (e.g. undecodable frames)
 
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
@@ -93,9 +95,13 @@ class ExportRunner(QObject):
     def start(self, document: Document, options: ExportOptions) -> bool:
         if self._worker is not None or not options.folder:
             return False
-        job = export_job_for(
-            document, options.folder, per_object=options.per_object, overlay_video=options.overlay_video
-        )
+        try:
+            job = export_job_for(
+                document, options.folder, per_object=options.per_object, overlay_video=options.overlay_video
+            )
+        except VosError as error:  # the project could not be saved first
+            self.failed.emit(str(error))
+            return False
         worker = ExportWorker(job)
         self._worker = worker
         progress = QProgressDialog("Exporting…", "Cancel", 0, max(1, document.frame_count), self._window)
@@ -120,6 +126,10 @@ class ExportRunner(QObject):
 
     def _on_finished(self, folder: str) -> None:
         self.finished.emit(folder)
+        warnings = self._worker.warnings if self._worker is not None else []
+        if warnings:
+            more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            self.warned.emit(f"Exported to {folder} with {len(warnings)} problem(s): {warnings[0]}{more}")
 
     def _on_failed(self, message: str) -> None:
         if message != ExportWorker.CANCELLED_MESSAGE:

@@ -29,6 +29,7 @@ class FileCommands(QObject):
             lambda folder: window.statusBar().showMessage(f"Exported to {folder}", 8000)
         )
         self.exporter.failed.connect(lambda message: window.show_error("Export failed", message))
+        self.exporter.warned.connect(lambda message: window.show_error("Exported with problems", message))
         self._import: ImportWorker | None = None
 
     # ------------------------------------------------------------------ open

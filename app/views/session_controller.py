@@ -107,6 +107,10 @@ class SessionController(QObject):
         self.attached = False
         self.engine.open_video(str(document.video_path), self.settings.session_config())
         self.document_changed.emit(document)
+        problems = document.project.problems  # e.g. corrupt masks set aside, a read-only folder
+        if problems:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            self.error.emit("Opened with problems", f"{problems[0]}{more}")
         return True
 
     def _on_engine_ready(self, _arch: str) -> None:

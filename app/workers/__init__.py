@@ -16,8 +16,9 @@ Engine (``engine_client.py`` / ``engine.py``)
 
 Export / import (``export.py``, ``davis_export.py``)
     ``export_job_for(document, out_dir, name=None, *, per_object=False, overlay_video=False)``
-    -> ``ExportJob``; ``ExportWorker(job)``: ``start()`` / ``run()``, ``cancel()``, ``wait(ms)``,
-    signals ``progress(int, int)``, ``finished(str out_dir)``, ``failed(str)``, ``ended()``.
+    -> ``ExportJob`` (saves first; ``ProjectError`` if that fails); ``ExportWorker(job)``:
+    ``start()`` / ``run()``, ``cancel()``, ``wait(ms)``, signals ``progress(int, int)``,
+    ``finished(str out_dir)``, ``failed(str)``, ``ended()``.
     ``ImportWorker(folder, n_frames, hw, name=None)``: ``finished(object {frame: labels})``,
     ``failed(str)``. ``import_davis_annotations(folder, n_frames, hw, name=None)``.
 """

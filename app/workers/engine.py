@@ -34,8 +34,8 @@ SessionFactory = Callable[[FrameSource, SessionConfig], InferenceSession]
 
 def describe_error(error: BaseException) -> str:
     """A one-line, user-facing message for an exception raised by the engine."""
-    if isinstance(error, VosError):
-        return str(error)
+    if isinstance(error, VosError):  # may quote a multi-line library message (e.g. torch.load)
+        return " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, MemoryError):
         return "The engine ran out of memory: lower the processing height or close other programs"
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""

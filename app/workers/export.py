@@ -22,6 +22,7 @@ from app.workers.davis_export import (
     export_davis,
     import_davis_annotations,
 )
+from vos_core.errors import ProjectError
 
 if TYPE_CHECKING:
     from app.model.document import Document
@@ -45,8 +46,17 @@ def export_job_for(
     jpeg_quality: int = 90,
 ) -> ExportJob:
     """Save the document (so every mask is on disk) and describe its export.
-    Call on the GUI thread; the export then reads the project's files in its own thread."""
-    document.save()
+    Call on the GUI thread; the export then reads the project's files in its own thread.
+    Raises ``ProjectError`` when the save fails (the export would miss the unsaved masks)."""
+    problems: list[str] = []
+    document.masks.problem.connect(problems.append)
+    try:
+        saved = document.save()
+    finally:
+        document.masks.problem.disconnect(problems.append)
+    if not saved:
+        reason = problems[-1] if problems else "the project could not be saved"
+        raise ProjectError(f"Cannot export before every mask is saved: {reason}")
     return ExportJob(
         video_path=document.video_path,
         out_dir=Path(out_dir),

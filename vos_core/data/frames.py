@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from vos_core.data.video import VideoFileSource
 
 __all__ = [
+    "FRAME_CACHE_BYTES",
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
     "FolderSource",
@@ -76,12 +77,22 @@ class FrameSource(Protocol):
     ) -> None: ...
 
 
-class FrameCache:
-    """A tiny LRU cache ``index -> H×W×3 frame``."""
+#: Default byte budget of a :class:`FrameCache`: about 80 frames at 480p but only 4 at 4K.
+FRAME_CACHE_BYTES = 100 * 1024 * 1024
 
-    def __init__(self, capacity: int = 8) -> None:
+
+class FrameCache:
+    """A tiny LRU cache ``index -> H×W×3 frame``, bounded by a count and by a byte budget
+    (the most recent frame is always kept, even when it alone exceeds ``max_bytes``)."""
+
+    def __init__(self, capacity: int = 8, max_bytes: int = FRAME_CACHE_BYTES) -> None:
         self.capacity = max(0, capacity)
+        self.max_bytes = max(0, max_bytes)
+        self.nbytes = 0
         self._items: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def get(self, index: int) -> np.ndarray | None:
         frame = self._items.get(index)
@@ -92,13 +103,18 @@ class FrameCache:
     def put(self, index: int, frame: np.ndarray) -> None:
         if self.capacity == 0:
             return
+        old = self._items.pop(index, None)
+        if old is not None:
+            self.nbytes -= old.nbytes
         self._items[index] = frame
-        self._items.move_to_end(index)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        self.nbytes += frame.nbytes
+        while len(self._items) > self.capacity or (self.nbytes > self.max_bytes and len(self._items) > 1):
+            _, dropped = self._items.popitem(last=False)
+            self.nbytes -= dropped.nbytes
 
     def clear(self) -> None:
         self._items.clear()
+        self.nbytes = 0
 
 
 def resize_frame(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:

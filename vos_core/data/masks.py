@@ -78,6 +78,12 @@ def _labels_from_gray(gray: np.ndarray, path: Path) -> np.ndarray:
     small_ints = values[0] >= 0 and top < 256 and bool(np.all(values == np.round(values)))
     if small_ints and len(values) <= MAX_GRAY_LABELS:
         return gray.astype(np.uint8)
+    integral = values[0] >= 0 and bool(np.all(values == np.round(values)))
+    if integral and top >= 256 and len(values) <= MAX_GRAY_LABELS:
+        raise VosInputError(
+            f"Mask {path} has label values up to {top:g}, but at most 255 objects fit in a mask "
+            f"(labels 1..255)"
+        )
     raise VosInputError(
         f"Mask {path} is a grayscale image with {len(values)} distinct values (max {top:g}); "
         f"expected a label map (0 = background, 1..N = objects) or a 0/255 binary mask"
