@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import cv2
@@ -49,6 +51,21 @@ class FrameReader(Protocol):
     def read(self, index: int) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A frame read and encoded ahead of its readout (times in milliseconds)."""
+
+    features: FrameFeatures
+    read_ms: float
+    encode_ms: float
+
+
+def readout_threads(threads: int) -> int:
+    """Torch threads for the readout: the cores the encoder (prefetch thread) does not use."""
+    n = threads or (os.cpu_count() or 1)
+    return max(1, n - n // 2)
+
+
 def pick_device(name: str) -> torch.device:
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
@@ -79,7 +96,7 @@ class InferenceSession:
         self.config = config or SessionConfig()
         self.frames = frames
         self.device = pick_device(self.config.device)
-        torch.set_num_threads(self.config.threads or (os.cpu_count() or 1))
+        torch.set_num_threads(readout_threads(self.config.threads))
         self.model = (model or build_model(self.config)).to(self.device).eval()
         self.bank = MemoryBank(self.config.memory)
         self.objects = ObjectRegistry()
@@ -138,10 +155,22 @@ class InferenceSession:
         if (end - start) * step < 0:
             raise VosInputError(f"cannot propagate {direction} from frame {start} to frame {end}")
         self._seed(start, seed)
-        for index in range(start + step, end + step, step):
-            if should_stop is not None and should_stop():
-                return
-            yield self._process(index, None, self.annotations.get(index))
+        indices = list(range(start + step, end + step, step))
+        if not indices:
+            return
+        # pipeline: the next frame is read and encoded on a second core while this one is read out
+        pool = ThreadPoolExecutor(1, thread_name_prefix="vos-prefetch")
+        try:
+            pending = pool.submit(self._prepare, indices[0], None)
+            for pos, index in enumerate(indices):
+                if should_stop is not None and should_stop():
+                    return
+                prepared = pending.result()
+                if pos + 1 < len(indices):
+                    pending = pool.submit(self._prepare, indices[pos + 1], None)
+                yield self._process(index, None, self.annotations.get(index), prepared=prepared)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def reseed(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
         """Clear the whole memory (permanent entries too) and restart from this frame's mask."""
@@ -222,16 +251,28 @@ class InferenceSession:
         if new:
             self.bank.pad_objects(len(self.objects))
 
-    def _process(
-        self, index: int, frame: np.ndarray | None, given: np.ndarray | None, permanent: bool = True
-    ) -> FrameResult:
+    def _prepare(self, index: int, frame: np.ndarray | None) -> _Prepared:
+        """Read (unless given) and encode one frame; safe to run on the prefetch thread."""
         t0 = time.perf_counter()
         rgb = self._read(index, frame)
+        t1 = time.perf_counter()
+        feats = self._encode(rgb)
+        t2 = time.perf_counter()
+        return _Prepared(feats, (t1 - t0) * 1000, (t2 - t1) * 1000)
+
+    def _process(
+        self,
+        index: int,
+        frame: np.ndarray | None,
+        given: np.ndarray | None,
+        permanent: bool = True,
+        prepared: _Prepared | None = None,
+    ) -> FrameResult:
+        prepared = prepared or self._prepare(index, frame)
+        feats = prepared.features
         if given is not None:
             given = self._check_labels(given)
             self._register_objects(given)
-        t1 = time.perf_counter()
-        feats = self._encode(rgb)
         t2 = time.perf_counter()
         ids = self.objects.ids
         proc_hw = feats.image_hw
@@ -296,8 +337,8 @@ class InferenceSession:
             memory_added=added,
             memory=self.bank.stats(),
             timings=Timings(
-                read_ms=(t1 - t0) * 1000,
-                encode_ms=(t2 - t1) * 1000,
+                read_ms=prepared.read_ms,
+                encode_ms=prepared.encode_ms,
                 readout_ms=readout_ms,
                 decode_ms=decode_ms,
                 memory_ms=(t4 - t3) * 1000,

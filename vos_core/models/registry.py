@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,7 +47,10 @@ def pretrained_lite0() -> EfficientNetLite:
 
 
 def frozen_encoder(config: SessionConfig) -> FrozenEncoder:
-    return FrozenEncoder(pretrained_lite0(), accelerate=config.accelerate, threads=config.threads)
+    """The frozen encoder gets half the cores: propagation encodes the next frame on them while
+    the readout of the current frame runs on the others."""
+    cores = config.threads or (os.cpu_count() or 1)
+    return FrozenEncoder(pretrained_lite0(), accelerate=config.accelerate, threads=max(1, cores // 2))
 
 
 def arch_names() -> list[str]:
