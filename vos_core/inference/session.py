@@ -315,7 +315,8 @@ class InferenceSession:
                 if not contiguous:
                     self.bank.clear_recent()
                 gap = self.config.memory.recent_gap
-                if given is not None or not self.bank.recent or abs(index - self.bank.recent[-1].frame) >= gap:
+                recent = self.bank.recent
+                if given is not None or not recent or abs(index - recent[-1].frame) >= gap:
                     self.bank.push_recent(index, mem)
                 self._since_memory += 1
                 if given is not None and permanent:

@@ -12,7 +12,7 @@ from enum import Enum
 import torch
 
 
-class EntryKind(str, Enum):
+class EntryKind(str, Enum):  # noqa: UP042 - str() keeps its 3.11 meaning
     """PERMANENT: given masks (first annotation, user corrections); never evicted by policy.
     WORKING: recent predicted frames, bounded FIFO. LONG_TERM: consolidated, compressed entries."""
 

@@ -115,7 +115,7 @@ def fused_readout(
     if recent_keys:
         valid = F.pad(torch.ones(1, h, w, device=query.device), (0, pw, 0, ph))
         valid_t = _tiles(valid, tile, radius)  # T×1×win²
-        for key, val in zip(recent_keys, recent_values):
+        for key, val in zip(recent_keys, recent_values, strict=True):
             if key.shape != query.shape:
                 raise ValueError(f"recent key {tuple(key.shape)} != query {tuple(query.shape)}")
             kt = _tiles(F.pad(key, (0, pw, 0, ph)), tile, radius)  # T×C×win²
@@ -174,7 +174,8 @@ def fused_readout(
     out = _untile(mixed, tile, (hp, wp))[:, :h, :w].reshape(ref.shape[0], ref.shape[1], h, w)
 
     # bookkeeping: weight per bank pixel and the share given to recent frames
-    valid_q = _query_tiles(F.pad(torch.ones(1, h, w, device=query.device), (0, pw, 0, ph)), tile)[..., 0] > 0  # T×n
+    ones = F.pad(torch.ones(1, h, w, device=query.device), (0, pw, 0, ph))
+    valid_q = _query_tiles(ones, tile)[..., 0] > 0  # T×n
     weight = weight * valid_q.unsqueeze(-1)
     is_local = top_i < n_local
     total = float(weight.sum()) + 1e-12
@@ -185,5 +186,6 @@ def fused_readout(
         assert idx_t is not None
         mem_idx = torch.gather(idx_t, 2, glob_pos)
         gw_ = weight.masked_fill(is_local, 0.0)
-        pixel_weight = torch.zeros(memory_size, device=query.device).index_add_(0, mem_idx.flatten(), gw_.flatten())
+        pixel_weight = torch.zeros(memory_size, device=query.device)
+        pixel_weight.index_add_(0, mem_idx.flatten(), gw_.flatten())
     return ReadoutResult(out, pixel_weight, recent_share, h * w)
