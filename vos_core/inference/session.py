@@ -280,7 +280,6 @@ class InferenceSession:
         with torch.inference_mode():
             if given is not None:
                 probs = labels_to_probs(resize_labels(given, proc_hw), ids).to(self.device)
-                agg = aggregate(probs, self.model.exclusive)
             elif ids and (len(self.bank) or self.bank.recent):
                 view = self.bank.view()
                 readout = self.model.read_memory(
@@ -289,19 +288,19 @@ class InferenceSession:
                 t_r = time.perf_counter()
                 readout_ms = (t_r - t2) * 1000
                 probs = self.model.decode(feats, readout)
-                agg = aggregate(probs, self.model.exclusive)
                 if view is not None and readout.pixel_weight is not None:
                     self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
                 self.bank.recent_contribution = readout.recent_share
             else:  # nothing to propagate yet
                 probs = torch.zeros((len(ids), *proc_hw), device=self.device)
-                agg = aggregate(probs, self.model.exclusive)
+            # background + objects, only needed for predicted frames (labels and confidence)
+            agg = None if given is not None else aggregate(probs, self.model.exclusive)
             t3 = time.perf_counter()
             decode_ms = (t3 - t2) * 1000 - readout_ms
             if given is not None:
                 labels = given
             else:
-                assert self._frame_hw is not None
+                assert self._frame_hw is not None and agg is not None
                 labels = probs_to_labels(upsample_to(agg, self._frame_hw), ids)
             # memory: the frame's (hard) mask becomes a value; given masks are permanent
             added = None

@@ -26,15 +26,13 @@ class FrameFeatures:
 
     key: C_k×h×w coarse keys (global matching); fine_key: C_k×H_f×W_f or None;
     skips: decoder skip features (each 1×C×h×w), empty for training-free models;
-    image_hw: (H, W) processing resolution of the frame;
-    image: 1×3×H×W RGB in [0, 255] (edge-aware upsampling), or None.
+    image_hw: (H, W) processing resolution of the frame.
     """
 
     key: torch.Tensor
     fine_key: torch.Tensor | None
     skips: tuple[torch.Tensor, ...]
     image_hw: tuple[int, int]
-    image: torch.Tensor | None = None
 
 
 class VosModel(nn.Module, ABC):

@@ -81,7 +81,7 @@ class LabelPropagation(VosModel):
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:
         coarse, fine = combined_keys(self.encoder(rgb))
         coarse, fine = self._project(coarse), self._project(fine)
-        return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])), rgb)
+        return FrameFeatures(coarse, fine, (), (int(rgb.shape[2]), int(rgb.shape[3])))
 
     def encode_memory(self, frame: FrameFeatures, probs: torch.Tensor) -> MemoryFeatures:
         assert frame.fine_key is not None
