@@ -119,15 +119,11 @@ def read_card(path: str | Path) -> ModelCard:
         raise WeightsError(f"model card {cpath} cannot be read: {exc}") from exc
 
 
-def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
-    """Load trained heads into ``model`` (strict) after checking the card's arch and hash."""
-    path = Path(path)
+def _read_verified(path: Path) -> tuple[ModelCard, dict[str, torch.Tensor]]:
+    """The card and state dict of ``path``, after checking the file exists and matches its hash."""
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found")
     card = read_card(path)
-    name = getattr(model, "name", None)
-    if name and card.arch != name:
-        raise WeightsError(f"weights {path.name} are for architecture {card.arch!r}, not {name!r}")
     digest = sha256_of(path)
     if digest != card.sha256:
         raise WeightsError(
@@ -140,6 +136,18 @@ def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
         raise WeightsError(f"weights {path.name} cannot be read: {exc}") from exc
     if not isinstance(state, dict):
         raise WeightsError(f"weights {path.name} do not hold a state dict")
+    return card, state
+
+
+def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
+    """Load trained heads into ``model`` (strict) after checking the card's arch and hash."""
+    path = Path(path)
+    name = getattr(model, "name", None)
+    if path.is_file():
+        card = read_card(path)
+        if name and card.arch != name:
+            raise WeightsError(f"weights {path.name} are for architecture {card.arch!r}, not {name!r}")
+    card, state = _read_verified(path)
     expected = set(head_state_dict(model))
     got = set(state)
     if expected != got:
@@ -157,6 +165,36 @@ def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
     if hasattr(model, "trained"):
         model.trained = True  # type: ignore[assignment]
     return card
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Result of :func:`warm_start`: the source card, the tensors copied and those left fresh."""
+
+    card: ModelCard
+    loaded: tuple[str, ...]
+    fresh: tuple[str, ...]
+
+
+def warm_start(model: nn.Module, path: str | Path) -> WarmStart:
+    """Initialise the shared parts of ``model`` from another architecture's trained heads.
+
+    Training-time transfer only (never used to load shipped weights, which stay strict): every
+    tensor whose name and shape match is copied, the others keep their fresh initialisation. The
+    source file is hash-checked; copying nothing is an error.
+    """
+    path = Path(path)
+    card, state = _read_verified(path)
+    own = model.state_dict()
+    heads = set(head_state_dict(model))
+    loaded = sorted(k for k in heads if k in state and state[k].shape == own[k].shape)
+    if not loaded:
+        name = getattr(model, "name", "the model")
+        raise WeightsError(f"weights {path.name} ({card.arch}) share no tensor with {name}")
+    with torch.no_grad():
+        for key in loaded:
+            own[key].copy_(state[key])
+    return WarmStart(card, tuple(loaded), tuple(sorted(heads - set(loaded))))
 
 
 def load_if_available(model: nn.Module, filename: str) -> nn.Module:

@@ -2,7 +2,7 @@
 
     python -m vos_core.train --arch NAME --stage static|video [--resume] [--max-minutes M]
         [--out runs/NAME] [--seed S] [--batch B] [--crop 384] [--iters N] [--init FILE]
-        [--lr LR] [--workers N] [--threads N] [--eval-dev] [--quiet]
+        [--warm-start FILE] [--lr LR] [--workers N] [--threads N] [--eval-dev] [--quiet]
 
 Runs unchanged under ``torchrun --nproc_per_node=N -m vos_core.train ...`` (DistributedDataParallel).
 Ctrl-C stops after the current step with a checkpoint; ``--resume`` continues exactly.
@@ -42,6 +42,8 @@ def parser() -> argparse.ArgumentParser:
                    help="shared data root (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     p.add_argument("--init", type=Path, help="start from these weights (e.g. the static stage's <arch>.pt)")
+    p.add_argument("--warm-start", type=Path,
+                   help="copy the shared parts (same name and shape) from another architecture's weights")
     p.add_argument("--max-minutes", type=float, help="stop (checkpoint + weights) after M minutes")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="checkpoint period (default: 5)")
     p.add_argument("--seed", type=int, default=0)
@@ -65,6 +67,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
         arch=args.arch, stage=args.stage, out=out, data_root=args.data, iters=args.iters, batch=args.batch,
         crop=args.crop, frames=args.frames, lr=args.lr, seed=args.seed, max_minutes=args.max_minutes,
         checkpoint_minutes=args.checkpoint_minutes, resume=args.resume, init=args.init, stop_at=args.stop_at,
+        warm_start=args.warm_start,
         workers=args.workers, threads=args.threads, eval_dev=args.eval_dev, quiet=args.quiet,
     )
 

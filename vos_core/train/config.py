@@ -28,6 +28,8 @@ class TrainConfig:
     top_k: readout top-k during training; max_minutes: stop (checkpoint + weights) after this long;
     checkpoint_minutes: checkpoint period; resume: continue from out/checkpoint.pt;
     init: weights file to start from (e.g. the static stage's result for the video stage);
+    warm_start: another architecture's weights whose shared parts (same name and shape) initialise
+    this one (training-time transfer; the card says what was copied);
     stop_at: end this run at that iteration as if interrupted (tests); workers: data-loader
     processes; threads: torch threads per process (0 = cores / local processes);
     eval_dev: score the dev sequences at the end (J&F per sequence and fps in the model card).
@@ -56,6 +58,7 @@ class TrainConfig:
     checkpoint_minutes: float = 5.0
     resume: bool = False
     init: Path | None = None
+    warm_start: Path | None = None
     stop_at: int | None = None
     workers: int = 0
     threads: int = 0

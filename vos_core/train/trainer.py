@@ -42,7 +42,7 @@ from vos_core.train.data import (
     SyntheticClips,
     collate,
 )
-from vos_core.weights import ModelCard, load_weights, read_card, save_weights
+from vos_core.weights import ModelCard, WarmStart, load_weights, save_weights, warm_start
 
 log = logging.getLogger("vos_core.train")
 
@@ -125,8 +125,14 @@ class Trainer:
         threads = cfg.threads or max(1, (os.cpu_count() or 1) // max(1, self.dist.local_world))
         torch.set_num_threads(threads)
         self.model = build_heads(cfg.arch, seed=cfg.seed).to(self.dist.device)
+        self.init_card: ModelCard | None = None
+        self.warm: WarmStart | None = None
+        if cfg.init is not None and cfg.warm_start is not None:
+            raise VosInputError("--init and --warm-start exclude each other")
         if cfg.init is not None:
-            load_weights(self.model, cfg.init)
+            self.init_card = load_weights(self.model, cfg.init)
+        if cfg.warm_start is not None:
+            self.warm = warm_start(self.model, cfg.warm_start)
         self.model.train()
         self.runner = ClipRunner(self.model, ReadoutConfig(top_k=cfg.top_k))
         self.net: nn.Module = self.runner
@@ -251,6 +257,10 @@ class Trainer:
             in_main_thread = False
         bar = tqdm(total=cfg.iters, initial=self.iteration, disable=cfg.quiet or not self.dist.main,
                    desc=f"{cfg.arch}/{cfg.stage}", unit="it", dynamic_ncols=True)
+        if self.warm is not None:
+            log.info("warm start from %s (%s): %d tensors copied, %d fresh (%s)", cfg.warm_start,
+                     self.warm.card.arch, len(self.warm.loaded), len(self.warm.fresh),
+                     ", ".join(sorted({k.split(".")[0] for k in self.warm.fresh})))
         log.info("training %s (%s) from iteration %d to %d, batch %d x %d ranks, crop %s",
                  cfg.arch, cfg.stage, self.iteration, stop_at, cfg.batch, self.dist.world, cfg.crop)
         try:
@@ -297,8 +307,22 @@ class Trainer:
         if not self.dist.main:
             return None
         cfg = self.config
-        card = ModelCard(arch=cfg.arch, data=self._data_description(), steps=self.iteration,
-                         wall_time_s=round(self.elapsed_before + self._run_time(), 1), notes=cfg.notes)
+        steps, seconds = self.iteration, self.elapsed_before + self._run_time()
+        notes = [cfg.notes] if cfg.notes else []
+        if self.init_card is not None:  # steps and time count every stage of this architecture
+            steps += self.init_card.steps
+            seconds += self.init_card.wall_time_s
+            if self.init_card.notes:
+                notes.insert(0, self.init_card.notes)
+        if self.warm is not None:
+            src = self.warm.card
+            notes.append(
+                f"shared parts warm-started from {src.arch} ({len(self.warm.loaded)} tensors; {src.arch}: "
+                f"{src.steps} steps, {src.wall_time_s / 60:.0f} min on {src.data}); new modules: "
+                f"{', '.join(sorted({k.split('.')[0] for k in self.warm.fresh}))}"
+            )
+        card = ModelCard(arch=cfg.arch, data=self._data_description(), steps=steps,
+                         wall_time_s=round(seconds, 1), notes="; ".join(notes))
         if cfg.eval_dev:
             from vos_core.train.dev import evaluate_dev
 
@@ -321,11 +345,8 @@ class Trainer:
         else:
             what = "synthetic squares"
         text = f"{what}, {cfg.frames}-frame clips {h}x{w}, batch {cfg.batch}x{self.dist.world}"
-        if cfg.init is not None:
-            try:
-                text = f"{read_card(cfg.init).data}; then {text}"
-            except WeightsError:
-                pass
+        if self.init_card is not None:
+            text = f"{self.init_card.data}; then {text}"
         return text
 
     def _setup_log(self) -> None:

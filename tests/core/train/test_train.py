@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from vos_core.config import SessionConfig
-from vos_core.errors import WeightsError
+from vos_core.errors import VosInputError, WeightsError
 from vos_core.models.registry import build_model, get_spec
 from vos_core.train.cli import config_from_args
 from vos_core.train.clip import ClipRunner
@@ -133,6 +133,43 @@ def test_weights_round_trip_and_registry_loading(tmp_path: Path, monkeypatch: py
     built = build_model(SessionConfig(arch="stcn", accelerate=False, threads=1))
     assert built.trained
     assert torch.equal(built.state_dict()["key_proj.proj.weight"], model.state_dict()["key_proj.proj.weight"])
+
+
+def test_warm_start_copies_shared_parts_and_records_them(tmp_path: Path) -> None:
+    source = build_heads("stcn", seed=3)
+    src_path = tmp_path / "stcn.pt"
+    save_weights(source, src_path, ModelCard(arch="stcn", data="synthetic", steps=7, wall_time_s=60.0))
+    trainer, losses = _run(_config(tmp_path / "w", arch="strn", iters=1, warm_start=src_path))
+    assert len(losses) == 1
+    assert trainer.warm is not None and "key_proj.proj.weight" in trainer.warm.loaded
+    assert any(k.startswith("ptm.") for k in trainer.warm.fresh)
+    fresh = build_heads("strn", seed=0).state_dict()
+    copied = trainer.warm.loaded[0]
+    assert not torch.equal(fresh[copied], source.state_dict()[copied])  # really copied, not the seed's init
+    card = json.loads(card_path(tmp_path / "w" / "run" / "strn.pt").read_text())
+    assert card["arch"] == "strn" and "warm-started from stcn" in card["notes"] and "ptm" in card["notes"]
+    log = (tmp_path / "w" / "run" / "train.log").read_text()
+    assert "warm start from" in log
+
+    # nothing in common, or both --init and --warm-start: clear errors
+    unrelated = tmp_path / "other.pt"
+    torch.save({"nothing.weight": torch.zeros(1)}, unrelated)
+    card = ModelCard(arch="stcn", sha256=__import__("hashlib").sha256(unrelated.read_bytes()).hexdigest())
+    card_path(unrelated).write_text(card.to_json())
+    with pytest.raises(WeightsError, match="share no tensor"):
+        Trainer(_config(tmp_path / "x", arch="strn", warm_start=unrelated))
+    with pytest.raises(VosInputError, match="exclude"):
+        Trainer(_config(tmp_path / "y", arch="strn", warm_start=src_path, init=src_path))
+
+
+def test_init_card_counts_every_stage(tmp_path: Path) -> None:
+    first = tmp_path / "stcn.pt"
+    save_weights(build_heads("stcn", seed=0), first,
+                 ModelCard(arch="stcn", data="static stage", steps=100, wall_time_s=600.0))
+    _run(_config(tmp_path / "v", iters=2, init=first))
+    card = json.loads(card_path(tmp_path / "v" / "run" / "stcn.pt").read_text())
+    assert card["steps"] == 102 and card["wall_time_s"] >= 600.0
+    assert card["data"].startswith("static stage; then synthetic")
 
 
 def test_bad_weights_raise_weights_error(tmp_path: Path) -> None:
