@@ -1,0 +1,161 @@
+"""The architecture table of the README: dev J&F, fps at 480p, parameters and peak RSS, in one run.
+
+    python bench/bench_archs.py [--archs propagation,stcn,...] [--frames 1000] [--threads 0]
+                                [--davis ../shared/data/davis2016-train] [--quick]
+
+Every architecture runs in its own process (so that its peak RSS is its own), one after the other:
+1. a ``--frames`` synthetic 854×480 video with one object (``bench_engine.SyntheticVideo``):
+   fps over the propagated frames and the process peak RSS (VmHWM) at the last frame, which
+   includes model loading and the encoder export;
+2. the DAVIS 2016 dev split (bmx-bumps, car-turn, dog-agility, kite-walk, lucia), propagated from
+   each first mask at 480p: J&F per sequence and mean (skipped when the data is absent).
+
+Parameters: the trained heads (what ``weights/<arch>.pt`` holds) plus the frozen ImageNet encoder
+that every architecture shares. Prints a Markdown table, one row per architecture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_engine import bench_run, memory_kb  # noqa: E402
+
+from vos_core.config import SessionConfig  # noqa: E402
+from vos_core.models.registry import build_model, pretrained_lite0, usable_arch_names  # noqa: E402
+from vos_core.train.data import DEV_SEQUENCES  # noqa: E402
+from vos_core.train.dev import evaluate_dev  # noqa: E402
+from vos_core.weights import ENCODER_PREFIXES  # noqa: E402
+
+DEFAULT_DAVIS = ROOT.parent / "shared" / "data" / "davis2016-train"
+RESULT_TAG = "RESULT "
+
+
+@dataclass
+class ArchRow:
+    """One architecture's figures; J&F values are None when the dev data is absent."""
+
+    arch: str
+    trained: bool
+    head_params: int
+    encoder_params: int
+    fps: float
+    frames: int
+    peak_rss_mb: float
+    dev_jf: dict[str, float] = field(default_factory=dict)
+    dev_fps: float | None = None
+    wall_s: float = 0.0
+
+
+def head_params(model: torch.nn.Module) -> int:
+    return sum(
+        v.numel() for k, v in model.state_dict().items()
+        if not k.startswith(ENCODER_PREFIXES) and v.is_floating_point()
+    )
+
+
+def measure(arch: str, frames: int, threads: int, davis: Path | None) -> ArchRow:
+    """Run in the child process: the synthetic long video first (peak RSS), then the dev split."""
+    t0 = time.perf_counter()
+    config = SessionConfig(arch=arch, threads=threads)
+    model = build_model(config)
+    warmup = 5
+    video_stats = bench_run(model, config, frames, 1, warmup, {frames})
+    _, hwm = memory_kb()
+    row = ArchRow(
+        arch=arch,
+        trained=bool(getattr(model, "trained", False)),
+        head_params=head_params(model),
+        encoder_params=sum(p.numel() for p in pretrained_lite0().parameters()),
+        fps=round(video_stats.frames / max(video_stats.wall_s, 1e-9), 2),
+        frames=frames,
+        peak_rss_mb=round(hwm / 1024, 1),
+    )
+    if davis is not None:
+        torch.set_num_threads(threads or (os.cpu_count() or 1))
+        row.dev_jf, row.dev_fps = evaluate_dev(model, davis)
+    row.wall_s = round(time.perf_counter() - t0, 1)
+    return row
+
+
+def run_child(arch: str, args: argparse.Namespace, davis: Path | None) -> ArchRow:
+    cmd = [sys.executable, __file__, "--child", arch, "--frames", str(args.frames),
+           "--threads", str(args.threads)]
+    if davis is not None:
+        cmd += ["--davis", str(davis)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            return ArchRow(**json.loads(line[len(RESULT_TAG):]))
+    raise RuntimeError(f"{arch}: benchmark process failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+
+
+def markdown(rows: list[ArchRow]) -> str:
+    seqs = [s for s in DEV_SEQUENCES if any(s in r.dev_jf for r in rows)]
+    frames = rows[0].frames if rows else 0
+    head = ["architecture", "weights", "dev J&F", *seqs, "fps 480p", "params (heads)", f"peak RSS @{frames}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        def jf(key: str, row: ArchRow = r) -> str:
+            return f"{row.dev_jf[key]:.3f}" if key in row.dev_jf else "-"
+
+        cells = [
+            r.arch,
+            "trained" if r.trained else ("training-free" if r.head_params == 0 else "untrained"),
+            f"**{jf('mean')}**", *(jf(s) for s in seqs),
+            f"{r.fps:.2f}", f"{r.head_params / 1e6:.2f} M", f"{r.peak_rss_mb:.0f} MB",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    enc = rows[0].encoder_params if rows else 0
+    lines.append("")
+    lines.append(f"All rows share the frozen ImageNet EfficientNet-Lite0 encoder ({enc / 1e6:.2f} M "
+                 f"parameters, not trained); fps over {frames} synthetic 854×480 frames, one object.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archs", help="comma-separated (default: every usable architecture)")
+    parser.add_argument("--frames", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
+    parser.add_argument("--davis", type=Path,
+                        help=f"DAVIS 2016 root with the dev split (default: {DEFAULT_DAVIS})")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 30 frames, no dev split")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.frames = 30
+    if args.child:  # the parent passes --davis only when the dev split is to be scored
+        row = measure(args.child, args.frames, args.threads, args.davis)
+        print(RESULT_TAG + json.dumps(asdict(row)), flush=True)
+        return 0
+    davis = args.davis or DEFAULT_DAVIS
+    davis = davis if davis.is_dir() and not args.quick else None
+    archs = [a.strip() for a in args.archs.split(",")] if args.archs else usable_arch_names()
+    if davis is None:
+        print("dev split not found or --quick: J&F columns are empty", file=sys.stderr)
+    rows = []
+    for arch in archs:
+        row = run_child(arch, args, davis)
+        print(f"{arch}: J&F {row.dev_jf.get('mean', '-')}, {row.fps} fps, peak {row.peak_rss_mb} MB, "
+              f"{row.wall_s:.0f} s", file=sys.stderr, flush=True)
+        rows.append(row)
+    print(f"threads={args.threads or os.cpu_count()} of {os.cpu_count()} cores, frames={args.frames}")
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
