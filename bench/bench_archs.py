@@ -1,7 +1,7 @@
 """The architecture table of the README: dev J&F, fps at 480p, parameters and peak RSS, in one run.
 
     python bench/bench_archs.py [--archs propagation,stcn,...] [--frames 1000] [--threads 0]
-                                [--davis ../shared/data/davis2016-train] [--quick]
+                                [--davis ../shared/data/davis2016-train] [--quick] [--update-cards]
 
 Every architecture runs in its own process (so that its peak RSS is its own), one after the other:
 1. a ``--frames`` synthetic 854×480 video with one object (``bench_engine.SyntheticVideo``):
@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_engine import bench_run, memory_kb  # noqa: E402
 
 from vos_core.config import SessionConfig  # noqa: E402
+from vos_core.data.atomic import atomic_write_bytes  # noqa: E402
 from vos_core.models.registry import build_model, pretrained_lite0, usable_arch_names  # noqa: E402
 from vos_core.train.data import DEV_SEQUENCES  # noqa: E402
 from vos_core.train.dev import evaluate_dev  # noqa: E402
-from vos_core.weights import ENCODER_PREFIXES  # noqa: E402
+from vos_core.weights import ENCODER_PREFIXES, card_path, read_card, weights_dir  # noqa: E402
 
 DEFAULT_DAVIS = ROOT.parent / "shared" / "data" / "davis2016-train"
 RESULT_TAG = "RESULT "
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--davis", type=Path,
                         help=f"DAVIS 2016 root with the dev split (default: {DEFAULT_DAVIS})")
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 frames, no dev split")
+    parser.add_argument("--update-cards", action="store_true",
+                        help="write the measured dev J&F and fps into weights/<arch>.json of trained archs")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
@@ -154,7 +157,20 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     print(f"threads={args.threads or os.cpu_count()} of {os.cpu_count()} cores, frames={args.frames}")
     print(markdown(rows))
+    if args.update_cards:
+        for row in rows:
+            if row.trained and row.dev_jf:
+                print(f"updated {update_card(row)}", file=sys.stderr)
     return 0
+
+
+def update_card(row: ArchRow) -> Path:
+    """Record the table's figures in the shipped card (the weights file and its hash are untouched)."""
+    path = weights_dir() / f"{row.arch}.pt"
+    card = read_card(path)
+    card.dev_jf, card.fps_480p = row.dev_jf, row.fps
+    atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
+    return card_path(path)
 
 
 if __name__ == "__main__":
