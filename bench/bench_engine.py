@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vos_core.config import SessionConfig  # noqa: E402
 from vos_core.inference.session import InferenceSession  # noqa: E402
 from vos_core.models.base import VosModel  # noqa: E402
-from vos_core.models.registry import build_model  # noqa: E402
+from vos_core.models.registry import FALLBACK_ARCH, build_model  # noqa: E402
 
 WIDTH, HEIGHT = 854, 480
 STAGES = ("read", "encode", "readout", "decode", "memory")
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=1000, help="frames per run (default 1000)")
     parser.add_argument("--objects", default="1,3", help="comma-separated object counts (default 1,3)")
-    parser.add_argument("--arch", default=SessionConfig().arch)
+    parser.add_argument("--arch", default=FALLBACK_ARCH)
     parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
     parser.add_argument("--process-height", type=int, default=480)
     parser.add_argument("--warmup", type=int, default=5, help="untimed frames at the start of each run")

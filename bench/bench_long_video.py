@@ -34,6 +34,7 @@ from vos_core.inference.results import FrameResult  # noqa: E402
 from vos_core.inference.session import InferenceSession  # noqa: E402
 from vos_core.memory.bank import MemoryBank  # noqa: E402
 from vos_core.memory.entries import EntryKind  # noqa: E402
+from vos_core.models.registry import FALLBACK_ARCH  # noqa: E402
 
 CHECKPOINTS = (100, 1000, 5000, 10000)
 MB = 1024.0 * 1024.0
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=480, help="frame height; width is 16:9 (default 480)")
     parser.add_argument("--objects", type=int, default=2, help="objects in the video (default 2)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads, 0 = all cores")
-    parser.add_argument("--arch", default=SessionConfig().arch)
+    parser.add_argument("--arch", default=FALLBACK_ARCH)
     parser.add_argument("--store", action="store_true", help="also keep every mask in the app's MaskStore")
     parser.add_argument("--store-cache-mb", type=int, default=256, help="MaskStore cache (default 256 MB)")
     args = parser.parse_args(argv)

@@ -72,8 +72,13 @@ def non_negative_int(text: str) -> int:
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """``--arch``, ``--process-height`` and ``--threads``."""
+    from vos_core.models.registry import default_arch
+
     defaults = SessionConfig()
-    parser.add_argument("--arch", default=defaults.arch, help="architecture (default: %(default)s)")
+    parser.add_argument(
+        "--arch", default=default_arch(),
+        help="architecture (default: %(default)s, the best shipped trained one; --list-archs in evaluate)",
+    )
     parser.add_argument(
         "--process-height", type=positive_int, default=defaults.process_height, metavar="N",
         help="process frames at most N pixels tall; outputs keep the original size (default: %(default)s)",

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
 from app.views.overlay import OverlayMode
 from vos_core.config import MemoryConfig, SessionConfig
+from vos_core.models.registry import default_arch
 
 MAX_RECENT = 10
 
 
 @dataclass(frozen=True)
 class AppSettings:
-    arch: str = "propagation"
+    arch: str = field(default_factory=default_arch)  # the best shipped trained architecture
     memory_every: int = 5
     working_size: int = 4
     long_term_size: int = 8

@@ -63,6 +63,33 @@ def usable_arch_names() -> list[str]:
     return [n for n in arch_names() if get_spec(n).weights is None or get_spec(n).trained]
 
 
+#: the training-free architecture, always available
+FALLBACK_ARCH = "propagation"
+
+
+def default_arch() -> str:
+    """The architecture users get unless they choose: the shipped trained architecture with the best
+    mean dev J&F in its model card, or the training-free ``propagation`` when none is shipped.
+
+    (``SessionConfig().arch`` stays ``propagation``: the engine's own default needs no weights.)
+    """
+    from vos_core.errors import WeightsError
+    from vos_core.weights import read_card, weights_dir
+
+    best, best_jf = FALLBACK_ARCH, float("-inf")
+    for name in arch_names():
+        spec = get_spec(name)
+        if spec.weights is None or not spec.trained:
+            continue
+        try:
+            jf = read_card(weights_dir() / spec.weights).dev_jf.get("mean")
+        except WeightsError:
+            continue  # a broken card is reported when the model is built, not here
+        if jf is not None and jf > best_jf:
+            best, best_jf = name, float(jf)
+    return best
+
+
 def get_spec(name: str) -> ArchSpec:
     _register_builtin()
     if name not in _REGISTRY:

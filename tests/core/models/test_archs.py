@@ -57,6 +57,20 @@ def test_architectures_are_registered_with_weights_files() -> None:
     assert not get_spec("propagation").trained
 
 
+def test_default_arch_is_the_best_shipped_trained_one(tmp_path: Path) -> None:
+    from vos_core.models.registry import default_arch
+    from vos_core.train.trainer import build_heads
+    from vos_core.weights import ModelCard, card_path, save_weights
+
+    assert default_arch() == "propagation"  # nothing shipped: the training-free model
+    weights = tmp_path / "weights"
+    for arch, jf in (("stcn", 0.70), ("strn", 0.75), ("gcm", 0.60)):
+        save_weights(build_heads(arch), weights / f"{arch}.pt", ModelCard(arch=arch, dev_jf={"mean": jf}))
+    assert default_arch() == "strn"
+    card_path(weights / "strn.pt").write_text("{broken")  # an unreadable card is skipped here
+    assert default_arch() == "stcn"
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_architecture_runs_through_the_session_with_bounded_memory(arch: str) -> None:
     torch.manual_seed(0)
