@@ -72,13 +72,15 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def processing_size(hw: tuple[int, int], max_height: int) -> tuple[int, int]:
-    """Original (H, W) -> processing (H', W'), downscaled so that H' <= max_height."""
+def processing_size(hw: tuple[int, int], max_height: int, min_height: int = 0) -> tuple[int, int]:
+    """Original (H, W) -> processing (H', W'): downscaled so that H' <= max_height, upscaled so that
+    H' >= min(min_height, max_height); the aspect ratio is kept."""
     h, w = hw
-    if h <= max_height:
+    target = max_height if h > max_height else min(min_height, max_height) if h < min_height else h
+    if target == h:
         return h, w
-    s = max_height / h
-    return max_height, max(32, int(round(w * s)))
+    s = target / h
+    return target, max(32, int(round(w * s)))
 
 
 class InferenceSession:
@@ -237,9 +239,13 @@ class InferenceSession:
         return frame
 
     def _encode(self, rgb: np.ndarray) -> FrameFeatures:
-        hw = processing_size(self._frame_hw or rgb.shape[:2], self.config.process_height)
+        hw = processing_size(
+            self._frame_hw or rgb.shape[:2], self.config.process_height, self.model.min_process_height
+        )
         if rgb.shape[:2] != hw:
-            rgb = cv2.resize(rgb, (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+            shrink = hw[0] < rgb.shape[0]
+            method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+            rgb = cv2.resize(rgb, (hw[1], hw[0]), interpolation=method)
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
         with torch.inference_mode():
             return self.model.encode_frame(t.to(self.device))

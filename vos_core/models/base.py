@@ -45,6 +45,8 @@ class VosModel(nn.Module, ABC):
     fine_stride: int = 8
     #: True when ``decode`` already shares each pixel among objects (Σ ≤ 1, background = rest)
     exclusive: bool = False
+    #: frames shorter than this are upscaled to it for processing (0 = never upscale)
+    min_process_height: int = 0
 
     @abstractmethod
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:

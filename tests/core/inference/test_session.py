@@ -148,6 +148,10 @@ def test_processing_size_downscales_tall_frames_only() -> None:
     assert processing_size((480, 854), 480) == (480, 854)
     assert processing_size((2160, 3840), 480) == (480, 853)
     assert processing_size((240, 320), 480) == (240, 320)
+    # models that need a minimum grid (learned stride-16 keys) upscale short frames, never past the max
+    assert processing_size((48, 64), 480, 240) == (240, 320)
+    assert processing_size((48, 64), 120, 240) == (120, 160)
+    assert processing_size((300, 400), 480, 240) == (300, 400)
 
 
 def test_high_resolution_frames_are_processed_small_and_returned_full(model) -> None:

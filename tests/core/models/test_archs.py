@@ -89,7 +89,7 @@ def test_architecture_runs_through_the_session_with_bounded_memory(arch: str) ->
     sizes = []
     for r in session.propagate(0, 5):
         assert r.labels.shape == video.hw and r.labels.dtype == np.uint8
-        assert r.probs.shape == (len(r.object_ids), 64, 96)
+        assert r.probs.shape == (len(r.object_ids), 240, 360)  # processing size (upscaled)
         assert np.isfinite(r.probs).all() and r.probs.min() >= 0 and r.probs.max() <= 1
         stats = session.bank.stats()
         assert len(stats.entries) <= 2 + 2 + 1  # two given masks, working 2, long-term 1

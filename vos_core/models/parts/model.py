@@ -36,6 +36,9 @@ class LearnedVosModel(VosModel):
     exclusive = False
     coarse_stride = 16
     fine_stride = 16
+    #: learned stride-16 keys need a grid of some size: tiny videos are processed upscaled
+    #: (a 64×48 video would be a 4×3 grid; trained on crops of 256)
+    min_process_height = 240
 
     def __init__(self, encoder: FrozenEncoder) -> None:
         super().__init__()
