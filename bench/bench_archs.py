@@ -38,7 +38,7 @@ from vos_core.data.atomic import atomic_write_bytes  # noqa: E402
 from vos_core.models.registry import build_model, pretrained_lite0, usable_arch_names  # noqa: E402
 from vos_core.train.data import DEV_SEQUENCES  # noqa: E402
 from vos_core.train.dev import evaluate_dev  # noqa: E402
-from vos_core.weights import ENCODER_PREFIXES, card_path, read_card, weights_dir  # noqa: E402
+from vos_core.weights import card_path, head_param_count, read_card, weights_dir  # noqa: E402
 
 DEFAULT_DAVIS = ROOT.parent / "shared" / "data" / "davis2016-train"
 RESULT_TAG = "RESULT "
@@ -46,7 +46,7 @@ RESULT_TAG = "RESULT "
 
 @dataclass
 class ArchRow:
-    """One architecture's figures; J&F values are None when the dev data is absent."""
+    """One architecture's figures; ``dev_jf`` is empty when the dev data is absent."""
 
     arch: str
     trained: bool
@@ -56,15 +56,7 @@ class ArchRow:
     frames: int
     peak_rss_mb: float
     dev_jf: dict[str, float] = field(default_factory=dict)
-    dev_fps: float | None = None
     wall_s: float = 0.0
-
-
-def head_params(model: torch.nn.Module) -> int:
-    return sum(
-        v.numel() for k, v in model.state_dict().items()
-        if not k.startswith(ENCODER_PREFIXES) and v.is_floating_point()
-    )
 
 
 def measure(arch: str, frames: int, threads: int, davis: Path | None) -> ArchRow:
@@ -78,7 +70,7 @@ def measure(arch: str, frames: int, threads: int, davis: Path | None) -> ArchRow
     row = ArchRow(
         arch=arch,
         trained=bool(getattr(model, "trained", False)),
-        head_params=head_params(model),
+        head_params=head_param_count(model),
         encoder_params=sum(p.numel() for p in pretrained_lite0().parameters()),
         fps=round(video_stats.frames / max(video_stats.wall_s, 1e-9), 2),
         frames=frames,
@@ -86,7 +78,7 @@ def measure(arch: str, frames: int, threads: int, davis: Path | None) -> ArchRow
     )
     if davis is not None:
         torch.set_num_threads(threads or (os.cpu_count() or 1))
-        row.dev_jf, row.dev_fps = evaluate_dev(model, davis)
+        row.dev_jf, _ = evaluate_dev(model, davis)
     row.wall_s = round(time.perf_counter() - t0, 1)
     return row
 

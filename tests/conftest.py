@@ -17,3 +17,11 @@ def shared_data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data not available at {path}")
     return path
+
+
+@pytest.fixture
+def training_free_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide ``weights/`` (subprocesses inherit the variable) so that the default architecture is the
+    training-free ``propagation``: for tests of input handling and CLI mechanics on tiny, flat
+    synthetic frames, below what the learned models' stride-16 keys resolve."""
+    monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path / "no-weights"))

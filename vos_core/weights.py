@@ -82,13 +82,19 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _head_items(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state-dict entries that are not frozen-encoder entries (live tensors)."""
+    return {k: v for k, v in model.state_dict().items() if not k.startswith(ENCODER_PREFIXES)}
+
+
 def head_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state dict without any frozen-encoder entries, detached on the CPU."""
-    return {
-        k: v.detach().cpu().clone()
-        for k, v in model.state_dict().items()
-        if not k.startswith(ENCODER_PREFIXES)
-    }
+    return {k: v.detach().cpu().clone() for k, v in _head_items(model).items()}
+
+
+def head_param_count(model: nn.Module) -> int:
+    """Number of trained parameters: the floating-point values a weights file of ``model`` holds."""
+    return int(sum(v.numel() for v in _head_items(model).values() if v.is_floating_point()))
 
 
 def save_weights(model: nn.Module, path: str | Path, card: ModelCard) -> ModelCard:
@@ -104,7 +110,7 @@ def save_weights(model: nn.Module, path: str | Path, card: ModelCard) -> ModelCa
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
     card.sha256 = hashlib.sha256(data).hexdigest()
-    card.params = int(sum(v.numel() for v in state.values() if v.is_floating_point()))
+    card.params = head_param_count(model)
     atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
     return card
 
@@ -119,11 +125,14 @@ def read_card(path: str | Path) -> ModelCard:
         raise WeightsError(f"model card {cpath} cannot be read: {exc}") from exc
 
 
-def _read_verified(path: Path) -> tuple[ModelCard, dict[str, torch.Tensor]]:
-    """The card and state dict of ``path``, after checking the file exists and matches its hash."""
+def _read_verified(path: Path, arch: str | None = None) -> tuple[ModelCard, dict[str, torch.Tensor]]:
+    """The card and state dict of ``path``, after checking the file exists, its card is for ``arch``
+    (when given) and the file matches the card's hash."""
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found")
     card = read_card(path)
+    if arch and card.arch != arch:
+        raise WeightsError(f"weights {path.name} are for architecture {card.arch!r}, not {arch!r}")
     digest = sha256_of(path)
     if digest != card.sha256:
         raise WeightsError(
@@ -143,12 +152,8 @@ def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
     """Load trained heads into ``model`` (strict) after checking the card's arch and hash."""
     path = Path(path)
     name = getattr(model, "name", None)
-    if path.is_file():
-        card = read_card(path)
-        if name and card.arch != name:
-            raise WeightsError(f"weights {path.name} are for architecture {card.arch!r}, not {name!r}")
-    card, state = _read_verified(path)
-    expected = set(head_state_dict(model))
+    card, state = _read_verified(path, name)
+    expected = set(_head_items(model))
     got = set(state)
     if expected != got:
         missing = sorted(expected - got)
@@ -175,6 +180,11 @@ class WarmStart:
     loaded: tuple[str, ...]
     fresh: tuple[str, ...]
 
+    @property
+    def fresh_modules(self) -> str:
+        """The top-level modules with freshly initialised tensors, comma-separated."""
+        return ", ".join(sorted({k.split(".")[0] for k in self.fresh}))
+
 
 def warm_start(model: nn.Module, path: str | Path) -> WarmStart:
     """Initialise the shared parts of ``model`` from another architecture's trained heads.
@@ -185,16 +195,15 @@ def warm_start(model: nn.Module, path: str | Path) -> WarmStart:
     """
     path = Path(path)
     card, state = _read_verified(path)
-    own = model.state_dict()
-    heads = set(head_state_dict(model))
-    loaded = sorted(k for k in heads if k in state and state[k].shape == own[k].shape)
+    own = _head_items(model)
+    loaded = sorted(k for k, v in own.items() if k in state and state[k].shape == v.shape)
     if not loaded:
         name = getattr(model, "name", "the model")
         raise WeightsError(f"weights {path.name} ({card.arch}) share no tensor with {name}")
     with torch.no_grad():
         for key in loaded:
             own[key].copy_(state[key])
-    return WarmStart(card, tuple(loaded), tuple(sorted(heads - set(loaded))))
+    return WarmStart(card, tuple(loaded), tuple(sorted(set(own) - set(loaded))))
 
 
 def load_if_available(model: nn.Module, filename: str) -> nn.Module:

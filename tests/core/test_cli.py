@@ -41,12 +41,7 @@ def first_mask() -> np.ndarray:
     return mask
 
 
-@pytest.fixture(autouse=True)
-def training_free_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLIs' default is the best shipped trained architecture; these tests exercise the CLIs on
-    tiny synthetic frames (48×64, below what stride-16 learned keys resolve), so they hide
-    ``weights/`` and get the training-free ``propagation`` (subprocesses inherit the variable)."""
-    monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+pytestmark = pytest.mark.usefixtures("training_free_default")  # see tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -35,11 +35,7 @@ CASES: dict[str, tuple[Builder, Builder, int, str, int | None]] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def training_free_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The corpus is 48×64 flat-coloured synthetic frames: these tests are about input handling,
-    so they hide ``weights/`` and get the training-free default (see tests/core/test_cli.py)."""
-    monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+pytestmark = pytest.mark.usefixtures("training_free_default")  # see tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ def processing_size(hw: tuple[int, int], max_height: int, min_height: int = 0) -
     """Original (H, W) -> processing (H', W'): downscaled so that H' <= max_height, upscaled so that
     H' >= min(min_height, max_height); the aspect ratio is kept."""
     h, w = hw
-    target = max_height if h > max_height else min(min_height, max_height) if h < min_height else h
+    target = min(max(h, min_height), max_height)
     if target == h:
         return h, w
     s = target / h

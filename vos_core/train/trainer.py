@@ -260,7 +260,7 @@ class Trainer:
         if self.warm is not None:
             log.info("warm start from %s (%s): %d tensors copied, %d fresh (%s)", cfg.warm_start,
                      self.warm.card.arch, len(self.warm.loaded), len(self.warm.fresh),
-                     ", ".join(sorted({k.split(".")[0] for k in self.warm.fresh})))
+                     self.warm.fresh_modules)
         log.info("training %s (%s) from iteration %d to %d, batch %d x %d ranks, crop %s",
                  cfg.arch, cfg.stage, self.iteration, stop_at, cfg.batch, self.dist.world, cfg.crop)
         try:
@@ -319,7 +319,7 @@ class Trainer:
             notes.append(
                 f"shared parts warm-started from {src.arch} ({len(self.warm.loaded)} tensors; {src.arch}: "
                 f"{src.steps} steps, {src.wall_time_s / 60:.0f} min on {src.data}); new modules: "
-                f"{', '.join(sorted({k.split('.')[0] for k in self.warm.fresh}))}"
+                f"{self.warm.fresh_modules}"
             )
         card = ModelCard(arch=cfg.arch, data=self._data_description(), steps=steps,
                          wall_time_s=round(seconds, 1), notes="; ".join(notes))
