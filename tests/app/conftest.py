@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -18,6 +20,38 @@ if str(ROOT) not in sys.path:  # plain `pytest` without an installed package
 from PySide6.QtCore import QCoreApplication, QSettings, QThread, QThreadPool  # noqa: E402
 
 SQUARE = 40  # side of the moving square, in pixels at 160×120
+
+
+ENGINE_READY_MS = 120_000
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Process events until ``condition()`` (like ``qtbot.waitUntil``, usable in helpers)."""
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        QApplication.processEvents()
+        time.sleep(0.005)
+
+
+@contextmanager
+def document_with_engine(qtbot, video: Path) -> Iterator[tuple[object, object]]:
+    """``video`` open in a Document wired to a real EngineClient (one thread, default engine model);
+    the engine is shut down and the document closed afterwards."""
+    from app.model.document import Document
+    from app.workers.engine_client import EngineClient
+    from vos_core.config import SessionConfig
+
+    document = Document.open(video)
+    engine = EngineClient()
+    document.attach_engine(engine)
+    with qtbot.waitSignal(engine.ready, timeout=ENGINE_READY_MS):
+        engine.open_video(str(document.video_path), SessionConfig(threads=1))
+    yield document, engine
+    assert engine.shutdown(30_000)
+    document.close()
 
 
 def square_box(index: int, width: int = 160, height: int = 120) -> tuple[int, int, int, int]:

@@ -16,6 +16,7 @@ from app.main import parse_args
 from app.main_window import MainWindow
 from app.views.export_dialog import ExportOptions
 from app.views.tools import ToolKind
+from tests.app.conftest import wait_until
 from vos_core.memory.entries import EntryKind
 
 RUN_TIMEOUT_MS = 120_000
@@ -58,15 +59,6 @@ def wait_run_end(qtbot: object, window: MainWindow) -> None:
 def run_and_wait(qtbot: object, window: MainWindow, trigger: Callable[[], object]) -> None:
     with qtbot.waitSignal(window.controller.engine.run_finished, timeout=RUN_TIMEOUT_MS):  # type: ignore[attr-defined]
         trigger()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    """Process events until ``condition()`` (like ``qtbot.waitUntil``, usable in helpers)."""
-    end = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < end, "timed out"
-        QApplication.processEvents()
-        time.sleep(0.005)
 
 
 def open_ready(window: MainWindow, video: Path, project: Path | None = None) -> None:

@@ -3,16 +3,16 @@ keeps running. ``QMessageBox`` is replaced by a recorder, so no dialog can block
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 import app.main_window as main_window_module
 from app.main_window import MainWindow
 from app.model.document import Document
+from tests.app.conftest import wait_until
 from tests.reliability import corpus
 
 
@@ -43,14 +43,6 @@ def window(qtbot, monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
     qtbot.waitExposed(win)
     yield win
     win.close()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    end = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < end, "timed out"
-        QApplication.processEvents()
-        time.sleep(0.005)
 
 
 def make_project(video: Path, damage: Callable[[Path], None] | None = None) -> None:

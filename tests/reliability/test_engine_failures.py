@@ -11,6 +11,7 @@ import pytest
 from app.model.document import Document
 from app.model.project import Project
 from app.workers.engine_client import EngineClient
+from tests.app.conftest import document_with_engine
 from tests.reliability import corpus
 from tests.reliability.test_bad_inputs import learned_arch, write_corrupt_weights
 from vos_core.config import SessionConfig
@@ -21,14 +22,8 @@ TIMEOUT = 120_000
 @pytest.fixture
 def damaged(qtbot, tmp_path: Path) -> Iterator[tuple[Document, EngineClient]]:
     """The damaged video (frames 12..14 undecodable) open in a document wired to a real engine."""
-    document = Document.open(corpus.midway_corrupt_video(tmp_path))
-    engine = EngineClient()
-    document.attach_engine(engine)
-    with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
-        engine.open_video(str(document.video_path), SessionConfig(threads=1))
-    yield document, engine
-    assert engine.shutdown(30_000)
-    document.close()
+    with document_with_engine(qtbot, corpus.midway_corrupt_video(tmp_path)) as pair:
+        yield pair  # type: ignore[misc]
 
 
 def test_undecodable_frame_stops_the_run_and_keeps_the_rest(qtbot, damaged) -> None:

@@ -6,23 +6,15 @@ import numpy as np
 import pytest
 from synthetic_video import SyntheticVideo, iou
 
-from app.model.document import Document
-from app.workers.engine_client import EngineClient
-from vos_core.config import SessionConfig
+from tests.app.conftest import document_with_engine
 
 TIMEOUT = 120_000
 
 
 @pytest.fixture
 def setup(no_thread_leaks, qtbot, video: SyntheticVideo):
-    document = Document.open(video.path)
-    engine = EngineClient()
-    document.attach_engine(engine)
-    with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
-        engine.open_video(str(video.path), SessionConfig(threads=1))
-    yield document, engine
-    assert engine.shutdown(30_000)
-    document.close()
+    with document_with_engine(qtbot, video.path) as pair:
+        yield pair
 
 
 def test_propagation_fills_the_store_and_undoes_as_one_step(qtbot, setup, video: SyntheticVideo):
