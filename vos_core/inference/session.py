@@ -100,6 +100,8 @@ class InferenceSession:
         self.device = pick_device(self.config.device)
         torch.set_num_threads(readout_threads(self.config.threads))
         self.model = (model or build_model(self.config)).to(self.device).eval()
+        #: frames taller than this are processed scaled down (the config's, else the model's)
+        self.process_height = self.config.process_height or self.model.process_height
         self.bank = MemoryBank(self.config.memory)
         self.objects = ObjectRegistry()
         self.annotations: dict[int, np.ndarray] = {}
@@ -240,7 +242,7 @@ class InferenceSession:
 
     def _encode(self, rgb: np.ndarray) -> FrameFeatures:
         hw = processing_size(
-            self._frame_hw or rgb.shape[:2], self.config.process_height, self.model.min_process_height
+            self._frame_hw or rgb.shape[:2], self.process_height, self.model.min_process_height
         )
         if rgb.shape[:2] != hw:
             shrink = hw[0] < rgb.shape[0]
@@ -311,26 +313,29 @@ class InferenceSession:
             # memory: the frame's (hard) mask becomes a value; given masks are permanent
             added = None
             if ids:
-                if given is None and self.soft_memory:
-                    value = probs
-                else:
-                    value = labels_to_probs(resize_labels(labels, proc_hw), ids).to(self.device)
-                mem = self.model.encode_memory(feats, value)
                 contiguous = self._last_index is not None and abs(index - self._last_index) == 1
                 if not contiguous:
                     self.bank.clear_recent()
                 gap = self.config.memory.recent_gap
                 recent = self.bank.recent
-                if given is not None or not recent or abs(index - recent[-1].frame) >= gap:
-                    self.bank.push_recent(index, mem)
+                push = given is not None or not recent or abs(index - recent[-1].frame) >= gap
                 self._since_memory += 1
+                kind = None
                 if given is not None and permanent:
-                    self.bank.add(index, mem, EntryKind.PERMANENT)
-                    added = EntryKind.PERMANENT
-                    self._since_memory = 0
+                    kind = EntryKind.PERMANENT
                 elif self._since_memory >= self.config.memory.every or len(self.bank) == 0:
-                    added = self.bank.add(index, mem, EntryKind.WORKING).kind
-                    self._since_memory = 0
+                    kind = EntryKind.WORKING
+                if push or kind is not None:  # the value encoder runs only for frames memory keeps
+                    if given is None and self.soft_memory:
+                        value = probs
+                    else:
+                        value = labels_to_probs(resize_labels(labels, proc_hw), ids).to(self.device)
+                    mem = self.model.encode_memory(feats, value)
+                    if push:
+                        self.bank.push_recent(index, mem)
+                    if kind is not None:
+                        added = self.bank.add(index, mem, kind).kind
+                        self._since_memory = 0
             self._last_index = index
         t4 = time.perf_counter()
         return FrameResult(

@@ -66,14 +66,15 @@ def _tiles(x: torch.Tensor, tile: int, pad: int, fill: float = 0.0) -> torch.Ten
     xp = F.pad(x[None], (pad, pad, pad, pad), value=fill)
     win = tile + 2 * pad
     cols = F.unfold(xp, kernel_size=win, stride=tile)  # 1×(C·win²)×T
-    return cols[0].view(c, win * win, -1).permute(2, 0, 1)
+    # contiguous: batched products on the permuted view run an order of magnitude slower
+    return cols[0].view(c, win * win, -1).permute(2, 0, 1).contiguous()
 
 
 def _query_tiles(x: torch.Tensor, tile: int) -> torch.Tensor:
     """C×H×W -> T×tile²×C."""
     c = x.shape[0]
     cols = F.unfold(x[None], kernel_size=tile, stride=tile)  # 1×(C·tile²)×T
-    return cols[0].view(c, tile * tile, -1).permute(2, 1, 0)
+    return cols[0].view(c, tile * tile, -1).permute(2, 1, 0).contiguous()
 
 
 def _untile(x: torch.Tensor, tile: int, hw: tuple[int, int]) -> torch.Tensor:
@@ -123,8 +124,13 @@ def fused_readout(
             o, cv = val.shape[:2]
             vt = _tiles(F.pad(val.reshape(o * cv, h, w), (0, pw, 0, ph)), tile, radius)
             scores.append(s)
-            local_values.append(vt.transpose(1, 2))
+            local_values.append(vt.transpose(1, 2).contiguous())
     n_local = sum(s.shape[2] for s in scores)
+    ref = recent_values[0] if recent_values else matches.value  # type: ignore[union-attr]
+    oc = ref.shape[0] * ref.shape[1]
+    # wide values on a global grid that is the query grid: the global values are mixed in place
+    # (weights untiled to N×k) instead of being copied into tiles
+    global_in_place = matches is not None and oc > 16 and coarse_hw == (h, w)
     glob_values = idx_t = None
     if matches is not None:
         assert coarse_hw is not None
@@ -139,13 +145,13 @@ def fused_readout(
 
         scores.append(to_fine(matches.sim.t(), NEG))  # T×n×k
         idx_t = to_fine(matches.index.t().float()).long()
-        glob_values = to_fine(matches.value.permute(0, 1, 3, 2)).view(n_tiles, n, o * cv, kk)
+        if not global_in_place:
+            glob_values = to_fine(matches.value.permute(0, 1, 3, 2)).view(n_tiles, n, o * cv, kk)
     all_s = torch.cat(scores, dim=2)
     kk = min(k, all_s.shape[2])
     top_s, top_i = torch.topk(all_s, kk, dim=2, sorted=False)
     weight = torch.softmax(top_s / temperature, dim=2)  # T×n×k
-    ref = recent_values[0] if recent_values else matches.value  # type: ignore[union-attr]
-    oc = ref.shape[0] * ref.shape[1]
+    in_place = None
     if oc <= 16:
         # few value channels (mask propagation): gather the k picked values per query pixel,
         # from each source separately (no concatenated copy of all candidates' values)
@@ -171,7 +177,13 @@ def fused_readout(
             start += vt.shape[1]
         if glob_values is not None:
             mixed += (glob_values * dense[:, :, start:].unsqueeze(2)).sum(dim=3)
+        elif global_in_place:
+            assert matches is not None
+            w_glob = _untile(dense[:, :, start:], tile, (hp, wp))[:, :h, :w].reshape(-1, h * w)  # k×N
+            in_place = (matches.value * w_glob.t()).sum(dim=3)  # O×C_v×N
     out = _untile(mixed, tile, (hp, wp))[:, :h, :w].reshape(ref.shape[0], ref.shape[1], h, w)
+    if in_place is not None:
+        out = out + in_place.view_as(out)
 
     # bookkeeping: weight per bank pixel and the share given to recent frames
     ones = F.pad(torch.ones(1, h, w, device=query.device), (0, pw, 0, ph))
