@@ -9,6 +9,8 @@ Every architecture runs in its own process (so that its peak RSS is its own), on
    includes model loading and the encoder export;
 2. the DAVIS 2016 dev split (bmx-bumps, car-turn, dog-agility, kite-walk, lucia), propagated from
    each first mask at 480p: J&F per sequence and mean (skipped when the data is absent).
+Both run each model as the application does: 480p frames in and out, processed at the model's own
+height (``VosModel.process_height``, from its card).
 
 Parameters: the trained heads (what ``weights/<arch>.pt`` holds) plus the frozen ImageNet encoder
 that every architecture shares. Prints a Markdown table, one row per architecture.
@@ -55,6 +57,7 @@ class ArchRow:
     fps: float
     frames: int
     peak_rss_mb: float
+    process_height: int = 480
     dev_jf: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
 
@@ -75,6 +78,7 @@ def measure(arch: str, frames: int, threads: int, davis: Path | None) -> ArchRow
         fps=round(video_stats.frames / max(video_stats.wall_s, 1e-9), 2),
         frames=frames,
         peak_rss_mb=round(hwm / 1024, 1),
+        process_height=int(model.process_height),
     )
     if davis is not None:
         torch.set_num_threads(threads or (os.cpu_count() or 1))
@@ -98,7 +102,8 @@ def run_child(arch: str, args: argparse.Namespace, davis: Path | None) -> ArchRo
 def markdown(rows: list[ArchRow]) -> str:
     seqs = [s for s in DEV_SEQUENCES if any(s in r.dev_jf for r in rows)]
     frames = rows[0].frames if rows else 0
-    head = ["architecture", "weights", "dev J&F", *seqs, "fps 480p", "params (heads)", f"peak RSS @{frames}"]
+    head = ["architecture", "weights", "dev J&F", *seqs, "fps 480p", "processed at", "params (heads)",
+            f"peak RSS @{frames}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         def jf(key: str, row: ArchRow = r) -> str:
@@ -108,13 +113,15 @@ def markdown(rows: list[ArchRow]) -> str:
             r.arch,
             "trained" if r.trained else ("training-free" if r.head_params == 0 else "untrained"),
             f"**{jf('mean')}**", *(jf(s) for s in seqs),
-            f"{r.fps:.2f}", f"{r.head_params / 1e6:.2f} M", f"{r.peak_rss_mb:.0f} MB",
+            f"{r.fps:.2f}", f"{r.process_height}p", f"{r.head_params / 1e6:.2f} M", f"{r.peak_rss_mb:.0f} MB",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     enc = rows[0].encoder_params if rows else 0
     lines.append("")
     lines.append(f"All rows share the frozen ImageNet EfficientNet-Lite0 encoder ({enc / 1e6:.2f} M "
-                 f"parameters, not trained); fps over {frames} synthetic 854×480 frames, one object.")
+                 f"parameters, not trained); fps over {frames} synthetic 854×480 frames, one object. "
+                 "Every row takes 480p frames and answers at 480p; each model processes them at its "
+                 "own height (from its card, selected on the dev split).")
     return "\n".join(lines)
 
 

@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", default="1,3", help="comma-separated object counts (default 1,3)")
     parser.add_argument("--arch", default=FALLBACK_ARCH)
     parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
-    parser.add_argument("--process-height", type=int, default=480)
+    parser.add_argument("--process-height", type=int, default=None, help="default: the model's own")
     parser.add_argument("--warmup", type=int, default=5, help="untimed frames at the start of each run")
     parser.add_argument("--quick", action="store_true", help="smoke run: 30 frames")
     args = parser.parse_args(argv)

@@ -81,7 +81,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--process-height", type=positive_int, default=defaults.process_height, metavar="N",
-        help="process frames at most N pixels tall; outputs keep the original size (default: %(default)s)",
+        help="process frames at most N pixels tall; outputs keep the original size "
+        "(default: the model's own height, from its card; 480 for propagation)",
     )
     parser.add_argument(
         "--threads", type=non_negative_int, default=defaults.threads, metavar="N",

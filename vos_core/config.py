@@ -61,14 +61,15 @@ class SessionConfig:
 
     arch: registered architecture name (``vos_core.models.registry``).
     process_height: frames taller than this are processed at this height (aspect kept);
-        results are always returned at the original resolution.
+        None = the architecture's own (``VosModel.process_height``: chosen on the dev split and
+        recorded in its model card). Results are always returned at the original resolution.
     device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
     accelerate: run the frozen encoder through ONNX Runtime on the CPU when available.
     threads: torch/ORT intra-op threads (0 = all cores).
     """
 
     arch: str = "propagation"
-    process_height: int = 480
+    process_height: int | None = None
     device: str = "auto"
     accelerate: bool = True
     threads: int = 0
@@ -76,7 +77,7 @@ class SessionConfig:
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
 
     def __post_init__(self) -> None:
-        if self.process_height < 64:
+        if self.process_height is not None and self.process_height < 64:
             raise ValueError("process_height must be at least 64")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"unknown device {self.device!r}")

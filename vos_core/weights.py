@@ -39,7 +39,8 @@ class ModelCard:
     arch: registry name; data: training data/stages; steps: optimiser steps; wall_time_s: training
     time; dev_jf: J&F per dev sequence (and "mean"); fps_480p: measured inference speed; params:
     number of saved parameters; sha256: hash of the weights file; encoder_frozen: the ImageNet
-    encoder was not trained; notes: free text.
+    encoder was not trained; process_height: the processing height selected on the dev split
+    (the model's default, None = the engine's 480); notes: free text.
     """
 
     arch: str
@@ -51,6 +52,7 @@ class ModelCard:
     params: int = 0
     sha256: str = ""
     encoder_frozen: bool = True
+    process_height: int | None = None
     notes: str = ""
 
     def to_json(self) -> str:
@@ -169,6 +171,10 @@ def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
         raise WeightsError(f"weights {path.name} do not fit {name or 'the model'}: {exc}") from exc
     if hasattr(model, "trained"):
         model.trained = True  # type: ignore[assignment]
+    if card.process_height is not None:
+        if card.process_height < 64:
+            raise WeightsError(f"model card of {path.name}: process_height {card.process_height} < 64")
+        model.process_height = int(card.process_height)  # type: ignore[assignment]
     return card
 
 

@@ -21,7 +21,7 @@ class AppSettings:
     memory_every: int = 5
     working_size: int = 4
     long_term_size: int = 8
-    process_height: int = 480
+    process_height: int = 0  # frames processed at most this tall; 0 = the model's own height
     overlay_opacity: float = 0.5
     overlay_mode: str = OverlayMode.FILL.value
     low_confidence: float = 0.6
@@ -39,7 +39,8 @@ class AppSettings:
             every=self.memory_every, working_size=self.working_size, long_term_size=self.long_term_size
         )
         return SessionConfig(
-            arch=self.arch, process_height=self.process_height, threads=self.engine_threads(), memory=memory
+            arch=self.arch, process_height=self.process_height or None, threads=self.engine_threads(),
+            memory=memory,
         )
 
     @classmethod

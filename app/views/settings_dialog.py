@@ -55,9 +55,11 @@ class SettingsDialog(QDialog):
         self.working = _spin(1, 64, settings.working_size, "Recent predicted frames kept in working memory")
         self.long_term = _spin(0, 256, settings.long_term_size, "Compressed older entries kept")
         self.height = _spin(
-            64, 2160, settings.process_height, "Frames are processed at most this tall", " px"
+            0, 2160, settings.process_height,
+            "Frames are processed at most this tall (the model's own height: chosen on the dev split)", " px",
         )
         self.height.setSingleStep(16)
+        self.height.setSpecialValueText("model's own")
         self.threads = _spin(0, 64, settings.threads, "CPU threads for the engine (0: all cores but one)")
         self.threads.setSpecialValueText("automatic")
         engine = QGroupBox("Engine")
@@ -129,13 +131,18 @@ class SettingsDialog(QDialog):
         self.threshold.setValue(s.low_confidence)
         self.follow.setChecked(s.follow)
 
+    def _height(self) -> int:
+        """0 (the model's own height) or at least the engine's minimum of 64."""
+        value = self.height.value()
+        return value if value == 0 else max(64, value)
+
     def result_settings(self) -> AppSettings:
         return self._initial.with_(
             arch=str(self.arch.currentData() or self._initial.arch),
             memory_every=self.every.value(),
             working_size=self.working.value(),
             long_term_size=self.long_term.value(),
-            process_height=self.height.value(),
+            process_height=self._height(),
             threads=self.threads.value(),
             overlay_opacity=self.opacity.value() / 100.0,
             overlay_mode=str(self.mode.currentData()),

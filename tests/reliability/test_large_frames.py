@@ -51,7 +51,8 @@ def test_session_processes_4k_at_the_processing_height() -> None:
     session = InferenceSession(UhdFrames(), config)
     first = session.annotate(0, uhd_mask(0))
     results = [first, *session.propagate(0, 2)]
-    expected = processing_size(UHD, config.process_height)
+    assert config.process_height is None and session.process_height == 480  # propagation's own
+    expected = processing_size(UHD, session.process_height)
     assert expected == (480, 853)
     for result in results:
         assert result.probs.shape == (1, *expected)  # processed at 480p

@@ -47,6 +47,9 @@ class VosModel(nn.Module, ABC):
     exclusive: bool = False
     #: frames shorter than this are upscaled to it for processing (0 = never upscale)
     min_process_height: int = 0
+    #: frames taller than this are processed scaled down to it, unless the session config sets
+    #: its own height (trained models: the height selected on the dev split, from the model card)
+    process_height: int = 480
 
     @abstractmethod
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:

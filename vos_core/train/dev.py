@@ -22,9 +22,11 @@ def evaluate_dev(
     model: VosModel,
     davis_root: Path,
     sequences: Sequence[str] = DEV_SEQUENCES,
-    process_height: int = 480,
+    process_height: int | None = None,
 ) -> tuple[dict[str, float], float]:
     """Propagate each dev sequence from its first mask -> ({sequence: J&F, "mean": J&F}, fps).
+
+    process_height: None = the model's own (``VosModel.process_height``).
 
     The frozen encoder runs as in the application (ONNX Runtime on the CPU when available)."""
     dataset = DavisDataset(davis_root)

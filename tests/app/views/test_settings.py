@@ -28,7 +28,8 @@ def test_invalid_values_fall_back_to_defaults() -> None:
     QSettings().setValue("settings/process_height", "12")
     assert AppSettings.load() == AppSettings()
     QSettings().setValue("settings/process_height", "banana")
-    assert AppSettings.load().process_height == 480
+    assert AppSettings.load().process_height == 0  # the model's own height
+    assert AppSettings().session_config().process_height is None
 
 
 def test_recent_files() -> None:
@@ -52,5 +53,9 @@ def test_dialog_returns_the_edited_settings(qtbot: object) -> None:
         7, 320, 0.4, "mask",
     )  # fmt: skip
     assert dialog.session_config().memory.every == 7
+    dialog.height.setValue(0)
+    assert dialog.height.text() == "model's own" and dialog.session_config().process_height is None
+    dialog.height.setValue(20)  # below the engine's minimum: raised to it
+    assert dialog.result_settings().process_height == 64
     dialog._defaults()
     assert dialog.result_settings() == AppSettings()

@@ -15,6 +15,7 @@ import torch
 
 from vos_core.config import SessionConfig
 from vos_core.errors import VosInputError, WeightsError
+from vos_core.inference.session import InferenceSession
 from vos_core.models.registry import build_model, get_spec
 from vos_core.train.cli import config_from_args
 from vos_core.train.clip import ClipRunner
@@ -133,6 +134,27 @@ def test_weights_round_trip_and_registry_loading(tmp_path: Path, monkeypatch: py
     built = build_model(SessionConfig(arch="stcn", accelerate=False, threads=1))
     assert built.trained
     assert torch.equal(built.state_dict()["key_proj.proj.weight"], model.state_dict()["key_proj.proj.weight"])
+
+
+def test_card_process_height_is_the_sessions_default(tmp_path: Path) -> None:
+    path = tmp_path / "stcn.pt"
+    save_weights(build_heads("stcn", seed=0), path, ModelCard(arch="stcn", process_height=256))
+    model = build_heads("stcn")
+    assert model.process_height == 480  # no card: the engine's height
+    load_weights(model, path)
+    assert model.process_height == 256
+    session = InferenceSession(None, SessionConfig(threads=1), model=model)
+    assert session.process_height == 256
+    frame, mask = np.zeros((480, 640, 3), np.uint8), np.zeros((480, 640), np.uint8)
+    mask[100:200, 100:200] = 1
+    assert session.annotate(0, mask, frame).probs.shape[-2:] == (256, 341)
+    override = InferenceSession(None, SessionConfig(threads=1, process_height=320), model=model)
+    assert override.process_height == 320  # an explicit height wins over the card's
+    card = json.loads(card_path(path).read_text())
+    card["process_height"] = 8
+    card_path(path).write_text(json.dumps(card))
+    with pytest.raises(WeightsError, match="process_height"):
+        load_weights(build_heads("stcn"), path)
 
 
 def test_warm_start_copies_shared_parts_and_records_them(tmp_path: Path) -> None:
