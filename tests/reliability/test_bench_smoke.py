@@ -37,6 +37,7 @@ def test_bench_archs_smoke(capsys: pytest.CaptureFixture[str], monkeypatch: pyte
     row = next(line for line in out.splitlines() if line.startswith("| propagation"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "training-free" and cells[2] == "**-**"
-    assert float(cells[3]) > 0 and cells[5].endswith("MB") and float(cells[5].split()[0]) > 50
+    assert float(cells[3]) > 0 and cells[4] == "480p"  # fps, processing height
+    assert cells[6].endswith("MB") and float(cells[6].split()[0]) > 50
     for name in ("bench_archs", "bench_engine"):
         sys.modules.pop(name, None)

@@ -15,7 +15,7 @@ def feats(n_pixels: int = 12, objects: int = 1, fill: float = 1.0) -> MemoryFeat
 
 
 def bank(**kw) -> MemoryBank:
-    return MemoryBank(MemoryConfig(**{"working_size": 2, "long_term_size": 2, **kw}))
+    return MemoryBank(MemoryConfig(**{"working_size": 2, "long_term_size": 2, "long_term_keep": 0.25, **kw}))
 
 
 def test_entries_are_typed_and_sized() -> None:

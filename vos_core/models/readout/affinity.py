@@ -56,7 +56,8 @@ def global_topk(
         idxs.append(i)
     sim = torch.cat(sims)
     index = torch.cat(idxs)
-    value = mem_value[:, :, index]  # O×C_v×N×k
+    o, cv = mem_value.shape[:2]
+    value = mem_value.index_select(2, index.flatten()).view(o, cv, *index.shape)  # O×C_v×N×k
     return GlobalMatches(sim, index, value)
 
 
