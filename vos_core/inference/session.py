@@ -310,7 +310,8 @@ class InferenceSession:
             else:
                 assert self._frame_hw is not None and agg is not None
                 labels = probs_to_labels(upsample_to(agg, self._frame_hw), ids)
-            # memory: the frame's (hard) mask becomes a value; given masks are permanent
+            # memory: given masks (hard) become permanent entries; predictions (soft) enter the
+            # local window every recent_gap frames and the bank every memory.every frames
             added = None
             if ids:
                 contiguous = self._last_index is not None and abs(index - self._last_index) == 1

@@ -162,3 +162,26 @@ def test_high_resolution_frames_are_processed_small_and_returned_full(model) -> 
     assert r.labels.shape == (384, 512)
     assert r.probs.shape[1:] == (192, 256)
     assert iou(r.labels == 1, video.labels(1) == 1) > 0.7
+
+
+def test_memory_values_are_encoded_only_for_frames_memory_keeps(model, monkeypatch) -> None:
+    """The value encoder runs for the given frame and for frames that enter the bank or the local
+    window; the others' values would be dropped, so they are never computed."""
+    video = SyntheticVideo(n=13)
+    cfg = SessionConfig(memory=MemoryConfig(every=4, recent_gap=4))
+    s = InferenceSession(video, cfg, model=model)
+    encoded: list[int] = []
+    original = type(model).encode_memory
+
+    def counting(self, frame, probs):
+        encoded.append(len(encoded))
+        return original(self, frame, probs)
+
+    monkeypatch.setattr(type(model), "encode_memory", counting)
+    s.annotate(0, video.labels(0))
+    results = list(s.propagate(0, 12))
+    assert [r.index for r in results] == list(range(1, 13))
+    kept = [r.index for r in results if r.memory_added is not None]
+    assert kept == [4, 8, 12]
+    assert len(encoded) == 1 + len(kept)  # frame 0, then frames 4, 8 and 12 (also the recent ones)
+    assert all(r.labels.shape == video.hw for r in results)
