@@ -51,6 +51,8 @@ class EngineLike(Protocol):
 
     def remove_object(self, object_id: int) -> None: ...
 
+    def forget_predictions(self, frames: list[int]) -> None: ...
+
 
 class Document(QObject):
     """Everything about one opened video. Create with :meth:`open`; call :meth:`close` at the end."""
@@ -263,7 +265,12 @@ class Document(QObject):
     def begin_run(self, text: str = "Propagate") -> None:
         """Start collecting results into one undo step (ends a run still open)."""
         self.end_run()
-        self._run = PropagationRunCommand(self.masks, text=text)
+        self._run = PropagationRunCommand(self.masks, text=text, on_undo=self._forget_predictions)
+
+    def _forget_predictions(self, frames: list[int]) -> None:
+        """An undone run: the engine drops the memory entries made from its predictions."""
+        if self._engine is not None:
+            self._engine.forget_predictions(frames)
 
     def end_run(self) -> None:
         """Push the collected run onto the undo stack (nothing when it changed no frame)."""

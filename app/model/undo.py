@@ -8,6 +8,7 @@ so its first redo does nothing (pass ``applied=False`` to build one that still h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,9 @@ class PropagationRunCommand(QUndoCommand):
     """All masks written by one propagation run, undone/redone as one step.
 
     ``changes`` maps frame -> ``(before, after)`` (``before`` None when the frame had no mask);
-    more are added with :meth:`record` while the run streams in.
+    more are added with :meth:`record` while the run streams in. ``on_undo(frames)`` is called after
+    an undo restored the masks (the document drops what the engine memorised of those predictions;
+    a redo brings the masks back, and the memory relearns them on the next run).
     """
 
     def __init__(
@@ -93,10 +96,12 @@ class PropagationRunCommand(QUndoCommand):
         text: str = "Propagate",
         *,
         applied: bool = True,
+        on_undo: Callable[[list[int]], None] | None = None,
         parent: QUndoCommand | None = None,
     ) -> None:
         super().__init__(text, parent)
         self.store = store
+        self.on_undo = on_undo
         self._changes: dict[int, _RunChange] = {}
         self._skip_redo = applied
         for frame, (before, after) in (changes or {}).items():
@@ -137,6 +142,8 @@ class PropagationRunCommand(QUndoCommand):
     def undo(self) -> None:
         for frame, change in sorted(self._changes.items()):
             _apply(self.store, frame, change.before, change.before_source)
+        if self.on_undo is not None:
+            self.on_undo(self.frames)
 
 
 class AddObjectCommand(QUndoCommand):

@@ -227,6 +227,16 @@ class EngineWorker(QObject):
     def remove_annotation(self, index: int) -> None:
         self._memory_op(lambda session: session.remove_annotation(index))
 
+    @Slot(object)
+    def forget_predictions(self, frames: object) -> None:
+        """Drop the memory entries made from these frames' predictions (an undone run)."""
+        wanted = [int(f) for f in frames]  # type: ignore[attr-defined]
+
+        def forget(session: InferenceSession) -> None:
+            log.info("undone run: %d memory entries dropped", session.forget_predictions(wanted))
+
+        self._memory_op(forget)
+
     @Slot()
     def request_memory(self) -> None:
         """Emit ``memory_changed`` with the current bank."""

@@ -50,6 +50,7 @@ class EngineClient(QObject):
     _remove_object = Signal(int)
     _remove_annotation = Signal(int)
     _request_memory = Signal()
+    _forget_predictions = Signal(object)
     _shutdown = Signal()
 
     def __init__(
@@ -92,6 +93,7 @@ class EngineClient(QObject):
             (self._remove_object, worker.remove_object),
             (self._remove_annotation, worker.remove_annotation),
             (self._request_memory, worker.request_memory),
+            (self._forget_predictions, worker.forget_predictions),
             (self._shutdown, worker.shutdown),
         ):
             request.connect(slot, _QUEUED)
@@ -173,6 +175,10 @@ class EngineClient(QObject):
     def request_memory(self) -> None:
         """Ask for a fresh ``memory_changed``."""
         self._send(self._request_memory)
+
+    def forget_predictions(self, frames: list[int]) -> None:
+        """Drop what memory holds of these frames' predictions (``memory_changed`` follows)."""
+        self._send(self._forget_predictions, [int(f) for f in frames])
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop the run, free the session and join the engine thread. True when the thread ended

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -128,6 +128,19 @@ class InferenceSession:
         entry = self.bank.find_frame(index)
         if entry is not None and entry.kind == EntryKind.PERMANENT:
             self.bank.evict(entry.id)
+
+    def forget_predictions(self, frames: Iterable[int]) -> int:
+        """Drop what memory learnt from these frames' *predictions* (their working and long-term
+        entries, and the local-window frame if it is one of them), e.g. when the user undoes the
+        run that made them. Given masks (permanent entries) stay. Returns the entries dropped."""
+        frames = set(frames)
+        dropped = [e for e in self.bank.entries() if e.frame in frames and e.kind != EntryKind.PERMANENT]
+        for entry in dropped:
+            self.bank.evict(entry.id)
+        if any(r.frame in frames for r in self.bank.recent):
+            self.bank.clear_recent()
+            self._last_index = None
+        return len(dropped)
 
     def step(self, frame: np.ndarray, index: int, labels: np.ndarray | None = None) -> FrameResult:
         """Process one frame: with ``labels`` it is annotated, otherwise predicted from memory."""

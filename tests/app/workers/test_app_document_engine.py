@@ -7,6 +7,7 @@ import pytest
 from synthetic_video import SyntheticVideo, iou
 
 from tests.app.conftest import document_with_engine
+from vos_core.memory.entries import EntryKind
 
 TIMEOUT = 120_000
 
@@ -42,8 +43,19 @@ def test_propagation_fills_the_store_and_undoes_as_one_step(qtbot, setup, video:
         assert 0.0 < document.confidence[frame] <= 1.0
     assert document.memory_stats is not None
     assert document.undo_stack.count() == steps + 1
-    document.undo_stack.undo()
+    run_frames = set(document.masks.propagated_frames())
+
+    def learnt_from_run() -> list[int]:
+        return [e.frame for e in document.memory_stats.entries
+                if e.frame in run_frames and e.kind != EntryKind.PERMANENT]
+
+    assert learnt_from_run()  # the run's predictions entered memory
+    with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT):
+        document.undo_stack.undo()
     assert document.masks.frames() == [0, 12]
+    assert learnt_from_run() == []  # undone predictions left memory too
+    assert document.memory_stats.recent_frames == ()
+    assert 0 in [e.frame for e in document.memory_stats.entries if e.kind == EntryKind.PERMANENT]
     document.undo_stack.redo()
     assert len(document.masks.propagated_frames()) == 18
     assert document.save()

@@ -185,3 +185,18 @@ def test_memory_values_are_encoded_only_for_frames_memory_keeps(model, monkeypat
     assert kept == [4, 8, 12]
     assert len(encoded) == 1 + len(kept)  # frame 0, then frames 4, 8 and 12 (also the recent ones)
     assert all(r.labels.shape == video.hw for r in results)
+
+
+def test_forget_predictions_drops_what_memory_learnt_from_them(model) -> None:
+    video = SyntheticVideo(n=12)
+    s = session(video, model)  # every 2 frames, 2 working entries
+    s.annotate(0, video.labels(0))
+    results = list(s.propagate(0, 11))
+    assert any(e.kind != EntryKind.PERMANENT for e in s.bank.entries())
+    assert s.forget_predictions(range(1, 12)) > 0
+    assert [(e.frame, e.kind) for e in s.bank.entries()] == [(0, EntryKind.PERMANENT)]
+    assert not s.bank.recent
+    assert s.forget_predictions([0]) == 0  # a given mask is not a prediction
+    again = list(s.propagate(0, 11))  # memory relearns from the annotation
+    assert iou(again[0].labels == 1, video.labels(1) == 1) > 0.55
+    assert len(again) == len(results)
