@@ -202,10 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     for _ in session.propagate(0, len(warm) - 1):
         pass
     del session, warm
+    height = args.process_height or model.process_height  # the model's own unless given
     setup_s = time.perf_counter() - t0
 
     print(
-        f"arch={args.arch}  video={WIDTH}x{HEIGHT} synthetic  process_height={args.process_height}  "
+        f"arch={args.arch}  video={WIDTH}x{HEIGHT} synthetic  process_height={height}  "
         f"frames={n_frames} (first {args.warmup} untimed)  threads={torch.get_num_threads()} "
         f"of {os.cpu_count()} cores  model load+warm-up {setup_s:.1f}s"
     )
