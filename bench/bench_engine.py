@@ -201,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     session.annotate(0, warm.labels(0))
     for _ in session.propagate(0, len(warm) - 1):
         pass
+    height = session.process_height
     del session, warm
-    height = args.process_height or model.process_height  # the model's own unless given
     setup_s = time.perf_counter() - t0
 
     print(

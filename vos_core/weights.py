@@ -55,6 +55,12 @@ class ModelCard:
     process_height: int | None = None
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        if self.process_height is not None and (
+            not isinstance(self.process_height, int) or self.process_height < 64
+        ):
+            raise ValueError(f"process_height must be an integer of at least 64, got {self.process_height!r}")
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
@@ -172,9 +178,7 @@ def load_weights(model: nn.Module, path: str | Path) -> ModelCard:
     if hasattr(model, "trained"):
         model.trained = True  # type: ignore[assignment]
     if card.process_height is not None:
-        if card.process_height < 64:
-            raise WeightsError(f"model card of {path.name}: process_height {card.process_height} < 64")
-        model.process_height = int(card.process_height)  # type: ignore[assignment]
+        model.process_height = card.process_height  # type: ignore[assignment]
     return card
 
 

@@ -230,10 +230,8 @@ class EngineWorker(QObject):
     @Slot(object)
     def forget_predictions(self, frames: object) -> None:
         """Drop the memory entries made from these frames' predictions (an undone run)."""
-        wanted = [int(f) for f in frames]  # type: ignore[attr-defined]
-
         def forget(session: InferenceSession) -> None:
-            log.info("undone run: %d memory entries dropped", session.forget_predictions(wanted))
+            log.info("undone run: %d memory entries dropped", session.forget_predictions(frames))  # type: ignore[arg-type]
 
         self._memory_op(forget)
 
