@@ -50,9 +50,9 @@ class ClipRunner(nn.Module):
         self.loss_config = loss or SegLossConfig()
 
     def frozen_features(self, frames: torch.Tensor) -> EncoderFeatures:
-        """B×T×3×H×W -> features of all B·T frames in one batched, gradient-free pass."""
-        with torch.no_grad():
-            return self.model.backbone(frames.flatten(0, 1).float())
+        """B×T×3×H×W -> features of all B·T frames in one batched pass, gradient-free except
+        through the blocks the model fine-tunes (if any)."""
+        return self.model.backbone(frames.flatten(0, 1).float())
 
     def forward(
         self, frames: torch.Tensor, labels: torch.Tensor, n_objects: torch.Tensor, top_p: float = 1.0

@@ -314,6 +314,9 @@ class Trainer:
             seconds += self.init_card.wall_time_s
             if self.init_card.notes:
                 notes.insert(0, self.init_card.notes)
+        if self.warm is not None and self.warm.card.arch == cfg.arch:  # same model, grown: count it
+            steps += self.warm.card.steps
+            seconds += self.warm.card.wall_time_s
         if self.warm is not None:
             src = self.warm.card
             notes.append(
@@ -321,8 +324,12 @@ class Trainer:
                 f"{src.steps} steps, {src.wall_time_s / 60:.0f} min on {src.data}); new modules: "
                 f"{self.warm.fresh_modules}"
             )
+        tuned = self.model.tuned_blocks
+        if tuned:
+            notes.append(f"the last {tuned} blocks of the encoder's stride-16 stage are fine-tuned "
+                         "(batch norm frozen) and saved with the heads")
         card = ModelCard(arch=cfg.arch, data=self._data_description(), steps=steps,
-                         wall_time_s=round(seconds, 1), notes="; ".join(notes))
+                         wall_time_s=round(seconds, 1), notes="; ".join(notes), encoder_frozen=not tuned)
         if cfg.eval_dev:
             from vos_core.train.dev import evaluate_dev
 
@@ -345,8 +352,10 @@ class Trainer:
         else:
             what = "synthetic squares"
         text = f"{what}, {cfg.frames}-frame clips {h}x{w}, batch {cfg.batch}x{self.dist.world}"
-        if self.init_card is not None:
-            text = f"{self.init_card.data}; then {text}"
+        same_arch_warm = self.warm.card if self.warm and self.warm.card.arch == cfg.arch else None
+        earlier = self.init_card or same_arch_warm
+        if earlier is not None:
+            text = f"{earlier.data}; then {text}"
         return text
 
     def _setup_log(self) -> None:

@@ -33,7 +33,8 @@ from vos_core.models.readout.affinity import ReadoutResult
 @dataclass(frozen=True)
 class StcnConfig:
     """key_dim: C_k; value_dim: C_v; query_dim: channels of the query projection fed to the decoder;
-    value_hidden / decoder: channel widths of the value encoder (s4, s8, s16) and decoder (s16, s8, s4)."""
+    value_hidden / decoder: channel widths of the value encoder (s4, s8, s16) and decoder (s16, s8, s4);
+    tuned_blocks: last blocks of the encoder's stride-16 stage fine-tuned with the heads (0 = frozen)."""
 
     key_dim: int = 64
     value_dim: int = 128
@@ -41,6 +42,7 @@ class StcnConfig:
     value_hidden: tuple[int, int, int] = (32, 64, 64)
     decoder: tuple[int, int, int] = (96, 48, 32)
     affinity: Affinity = "l2"
+    tuned_blocks: int = 0
 
 
 class StcnModel(LearnedVosModel):
@@ -49,8 +51,9 @@ class StcnModel(LearnedVosModel):
     name = "stcn"
 
     def __init__(self, encoder: FrozenEncoder, config: StcnConfig | None = None) -> None:
-        super().__init__(encoder)
-        self.config = cfg = config or StcnConfig()
+        cfg = config or StcnConfig()
+        super().__init__(encoder, tuned_blocks=cfg.tuned_blocks)
+        self.config = cfg
         c4, c8, c16 = self.feature_channels
         self.key_proj = KeyProjection(c16, cfg.key_dim)
         self.query_proj = Conv1x1(c16, cfg.query_dim)

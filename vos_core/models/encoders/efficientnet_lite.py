@@ -121,6 +121,7 @@ class EfficientNetLite(nn.Module):
 
     def __init__(self, stages: tuple[StageSpec, ...] = LITE0_STAGES, head_channels: int = 1280) -> None:
         super().__init__()
+        self.stages = stages
         self._conv_stem = SameConv2d(3, stages[0].cin, 3, stride=2)
         self._bn0 = _bn(stages[0].cin)
         blocks: list[MBConvBlock] = []
@@ -155,11 +156,16 @@ class EfficientNetLite(nn.Module):
     def _stem(self, rgb: torch.Tensor) -> torch.Tensor:
         return F.relu6(self._bn0(self._conv_stem(self.normalise(rgb))))
 
-    def forward(self, rgb: torch.Tensor) -> EncoderFeatures:
-        x = self._stem(rgb)
+    def forward(self, rgb: torch.Tensor, grad_from: int | None = None) -> EncoderFeatures:
+        """grad_from: index of the first block that records gradients (the blocks before it run
+        under ``no_grad``); None runs everything under the caller's autograd mode."""
         feats: dict[int, torch.Tensor] = {}
+        frozen_until = 0 if grad_from is None else grad_from
+        with torch.set_grad_enabled(torch.is_grad_enabled() and frozen_until == 0):
+            x = self._stem(rgb)
         for i, block in enumerate(self._blocks[: self.end_s16]):
-            x = block(x)
+            with torch.set_grad_enabled(torch.is_grad_enabled() and i >= frozen_until):
+                x = block(x)
             if i + 1 in (self.end_s4, self.end_s8, self.end_s16):
                 feats[i + 1] = x
         return EncoderFeatures(feats[self.end_s4], feats[self.end_s8], feats[self.end_s16])

@@ -49,6 +49,10 @@ class FrozenEncoder:
         self.accelerate = accelerate and onnxruntime_available()
         self._sessions: dict[tuple[int, int], object] = {}
 
+    def reset_sessions(self) -> None:
+        """Drop the exported graphs (they hold a copy of the weights); the next call re-exports."""
+        self._sessions.clear()
+
     def _device(self) -> torch.device:
         return next(self.net.parameters()).device
 

@@ -5,6 +5,10 @@ Stage methods keep :class:`VosModel`'s contract. Additions, used by training:
   (training runs the frozen encoder once per clip in one batch);
 - ``decode_logits`` returns O×H×W logits; ``decode`` is their sigmoid.
 Skips are ``(s4, s8, s16)``, each 1×C×h'×w', for every trained architecture.
+
+``tuned_blocks = n > 0`` fine-tunes the last n blocks of the encoder's stride-16 stage: the model gets
+its own copy of the ImageNet encoder whose last n blocks are the model's submodule ``tuned`` (saved
+with the heads, batch norm frozen); the rest of the encoder stays frozen at its ImageNet weights.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from abc import abstractmethod
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from vos_core.models.base import FrameFeatures, VosModel
-from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
+from vos_core.models.encoders.efficientnet_lite import EfficientNetLite, EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.backbone import Backbone
 from vos_core.models.readout.affinity import ReadoutResult
@@ -40,9 +45,26 @@ class LearnedVosModel(VosModel):
     #: (a 64×48 video would be a 4×3 grid; trained on crops of 256)
     min_process_height = 240
 
-    def __init__(self, encoder: FrozenEncoder) -> None:
+    def __init__(self, encoder: FrozenEncoder, tuned_blocks: int = 0) -> None:
         super().__init__()
-        self.backbone = Backbone(encoder)
+        self.tuned_blocks = tuned_blocks
+        if tuned_blocks > 0:
+            encoder, self.tuned = _tuned_copy(encoder, tuned_blocks)
+            self.backbone = Backbone(encoder, grad_from=encoder.net.end_s16 - tuned_blocks)
+        else:
+            self.backbone = Backbone(encoder)
+
+    def train(self, mode: bool = True) -> LearnedVosModel:
+        super().train(mode)
+        if self.tuned_blocks:
+            self.tuned.eval()  # batch-norm statistics of the fine-tuned blocks stay frozen
+            self.backbone.refresh()
+        return self
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - nn.Module hook
+        super()._load_from_state_dict(*args, **kwargs)
+        if self.tuned_blocks:
+            self.backbone.refresh()
 
     @property
     def feature_channels(self) -> tuple[int, int, int]:
@@ -73,3 +95,18 @@ class LearnedVosModel(VosModel):
         if len(frame.skips) < 3:
             raise ValueError("frame features carry no (s4, s8, s16) skips: encoded by another model?")
         return frame.skips[0], frame.skips[1], frame.skips[2]
+
+
+def _tuned_copy(encoder: FrozenEncoder, n: int) -> tuple[FrozenEncoder, nn.ModuleList]:
+    """A private copy of ``encoder`` whose last ``n`` stride-16 blocks are trainable, and those blocks."""
+    shared = encoder.net
+    most = shared.end_s16 - shared.end_s8  # the stride-16 blocks
+    if not 0 < n <= most:
+        raise ValueError(f"tuned_blocks must be 1..{most} (stride-16 blocks), got {n}")
+    net = EfficientNetLite(shared.stages)
+    net.load_state_dict(shared.state_dict(), strict=True)
+    own = FrozenEncoder(net, accelerate=encoder.accelerate, threads=encoder.threads)
+    tuned = nn.ModuleList(net._blocks[shared.end_s16 - n : shared.end_s16])
+    for p in tuned.parameters():
+        p.requires_grad_(True)
+    return own, tuned
