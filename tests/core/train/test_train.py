@@ -194,6 +194,24 @@ def test_init_card_counts_every_stage(tmp_path: Path) -> None:
     assert card["data"].startswith("static stage; then synthetic")
 
 
+def test_growing_a_model_with_tuned_encoder_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warm-starting the same architecture with fine-tuned encoder blocks: the heads are copied, the
+    blocks start from ImageNet, the card counts both runs and says the encoder is not frozen."""
+    from vos_core.models.archs.stcn import StcnConfig, StcnModel
+
+    first = tmp_path / "stcn.pt"
+    save_weights(build_heads("stcn", seed=0), first,
+                 ModelCard(arch="stcn", data="static stage", steps=100, wall_time_s=600.0))
+    monkeypatch.setattr("vos_core.train.trainer.trainable_archs",
+                        lambda: {"stcn": lambda enc: StcnModel(enc, StcnConfig(tuned_blocks=1))})
+    trainer, _ = _run(_config(tmp_path / "t", iters=2, warm_start=first))
+    assert trainer.warm is not None and all(k.startswith("tuned.") for k in trainer.warm.fresh)
+    card = json.loads(card_path(tmp_path / "t" / "run" / "stcn.pt").read_text())
+    assert card["steps"] == 102 and card["wall_time_s"] >= 600.0 and card["encoder_frozen"] is False
+    assert card["data"].startswith("static stage; then synthetic") and "fine-tuned" in card["notes"]
+    assert any(k.startswith("tuned.0.") for k in torch.load(tmp_path / "t" / "run" / "stcn.pt").keys())
+
+
 def test_bad_weights_raise_weights_error(tmp_path: Path) -> None:
     model = build_heads("stcn")
     path = tmp_path / "stcn.pt"
