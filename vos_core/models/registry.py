@@ -46,11 +46,20 @@ def pretrained_lite0() -> EfficientNetLite:
     return load_lite0(pretrained=True)
 
 
-def frozen_encoder(config: SessionConfig) -> FrozenEncoder:
+def encoder_threads(config: SessionConfig) -> int:
     """The frozen encoder gets half the cores: propagation encodes the next frame on them while
     the readout of the current frame runs on the others."""
     cores = config.threads or (os.cpu_count() or 1)
-    return FrozenEncoder(pretrained_lite0(), accelerate=config.accelerate, threads=max(1, cores // 2))
+    return max(1, cores // 2)
+
+
+def frozen_encoder(config: SessionConfig, net: EfficientNetLite | None = None) -> FrozenEncoder:
+    """The shared ImageNet encoder, or ``net`` (a model's own copy with fine-tuned blocks, whose
+    ``requires_grad`` is left alone), run with the session's settings."""
+    threads = encoder_threads(config)
+    if net is None:
+        return FrozenEncoder(pretrained_lite0(), accelerate=config.accelerate, threads=threads)
+    return FrozenEncoder(net, accelerate=config.accelerate, threads=threads, freeze=False)
 
 
 def arch_names() -> list[str]:

@@ -37,8 +37,10 @@ def evaluate_dev(
     scores = []
     frames_done, seconds = 0, 0.0
     try:
-        if isinstance(backbone, Backbone):
-            backbone.encoder = frozen_encoder(config)
+        if isinstance(backbone, Backbone) and training_encoder is not None:
+            # run as the application runs it; a model with fine-tuned blocks keeps its own network
+            own = training_encoder.net if backbone.grad_from is not None else None
+            backbone.encoder = frozen_encoder(config, own)
         for seq in sequences:
             gts = list(dataset.masks(seq))
             with dataset.frames(seq) as frames:

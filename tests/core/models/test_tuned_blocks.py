@@ -86,3 +86,34 @@ def test_tuned_weights_round_trip_and_mismatch_is_an_error(tmp_path: Path) -> No
 def test_tuned_blocks_must_be_stride16_blocks() -> None:
     with pytest.raises(ValueError, match="tuned_blocks"):
         _tuned(7)
+
+
+def test_dev_scoring_runs_the_tuned_encoder_and_leaves_it_trainable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """evaluate_dev swaps in an inference encoder: for a tuned model it must be the model's own
+    network (not the shared ImageNet one), and training can go on afterwards."""
+    import vos_core.train.dev as dev
+
+    model = _tuned(1).eval()
+    training_encoder = model.backbone.encoder
+    used: list[object] = []
+
+    class Stop(Exception):
+        pass
+
+    class FakeDataset:
+        def __init__(self, _root: Path) -> None:
+            pass
+
+        def masks(self, _seq: str) -> object:  # called once the inference encoder is in place
+            used.append(model.backbone.encoder)
+            raise Stop
+
+    monkeypatch.setattr(dev, "DavisDataset", FakeDataset)
+    with pytest.raises(Stop):
+        dev.evaluate_dev(model, tmp_path)
+    assert model.backbone.encoder is training_encoder  # restored
+    assert used and used[0] is not training_encoder
+    assert used[0].net is training_encoder.net is not pretrained_lite0()  # type: ignore[attr-defined]
+    assert all(p.requires_grad for p in model.tuned.parameters())

@@ -41,10 +41,14 @@ def onnxruntime_available() -> bool:
 class FrozenEncoder:
     """Callable: 1×3×H×W float RGB in [0, 255] -> :class:`EncoderFeatures` (no gradients)."""
 
-    def __init__(self, net: EfficientNetLite, accelerate: bool = True, threads: int = 0) -> None:
+    def __init__(
+        self, net: EfficientNetLite, accelerate: bool = True, threads: int = 0, freeze: bool = True
+    ) -> None:
+        """freeze=False leaves ``requires_grad`` as it is (a model's fine-tuned blocks)."""
         self.net = net.eval()
-        for p in self.net.parameters():
-            p.requires_grad_(False)
+        if freeze:
+            for p in self.net.parameters():
+                p.requires_grad_(False)
         self.threads = threads or (os.cpu_count() or 1)
         self.accelerate = accelerate and onnxruntime_available()
         self._sessions: dict[tuple[int, int], object] = {}
