@@ -1,6 +1,6 @@
 """Command line of the trainer.
 
-    python -m vos_core.train --arch NAME --stage static|video [--resume] [--max-minutes M]
+    python -m vos_core.train --arch NAME --stage static|video|mixed [--resume] [--max-minutes M]
         [--out runs/NAME] [--seed S] [--batch B] [--crop 384] [--iters N] [--init FILE]
         [--warm-start FILE] [--lr LR] [--workers N] [--threads N] [--eval-dev] [--quiet]
 
@@ -35,8 +35,9 @@ def _crop(text: str) -> tuple[int, int]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vos_core.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", required=True, help="architecture to train (stcn, gcm, strn, sitvos, stma)")
-    p.add_argument("--stage", required=True, choices=("static", "video", "synthetic"),
-                   help="static pseudo-videos, DAVIS 2016 video clips, or synthetic smoke-test clips")
+    p.add_argument("--stage", required=True, choices=("static", "video", "mixed", "synthetic"),
+                   help="static pseudo-videos, DAVIS 2016 video clips, both (mixed, half each), or "
+                        "synthetic smoke-test clips")
     p.add_argument("--out", type=Path, help="run folder (default: runs/<arch>-<stage>)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT,
                    help="shared data root (default: %(default)s)")

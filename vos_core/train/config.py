@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Stage = Literal["static", "video", "synthetic"]
+Stage = Literal["static", "video", "mixed", "synthetic"]
 
 #: ``<repo>/../shared/data``
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -17,7 +17,8 @@ class TrainConfig:
     """One training run.
 
     arch: a trainable architecture; stage: "static" (pseudo-videos from still images), "video"
-    (DAVIS 2016 train minus the dev split) or "synthetic" (generated squares, for tests/smoke runs);
+    (DAVIS 2016 train minus the dev split), "mixed" (both, half each in every batch) or "synthetic"
+    (generated squares, for tests/smoke runs);
     out: run folder (checkpoint.pt, train.log, <arch>.pt + <arch>.json); data_root: shared data;
     iters: total optimiser steps; batch: clips per step and rank; crop: H×W of the clips;
     frames: frames per clip; lr/weight_decay: AdamW; lr_decay_at: fraction of ``iters`` after which
@@ -69,7 +70,7 @@ class TrainConfig:
     notes: str = ""
 
     def __post_init__(self) -> None:
-        if self.stage not in ("static", "video", "synthetic"):
+        if self.stage not in ("static", "video", "mixed", "synthetic"):
             raise ValueError(f"unknown stage {self.stage!r}")
         if self.iters < 1 or self.batch < 1 or self.frames < 2:
             raise ValueError("iters and batch must be >= 1 and frames >= 2")

@@ -274,6 +274,24 @@ class SyntheticClips(ClipSource):
         return Clip(np.stack(frames), lab, n)
 
 
+class MixedClips(ClipSource):
+    """Interleaves sources by sample index (index i comes from ``sources[i % n]``), so every batch
+    holds clips of each: e.g. DAVIS clips and static pseudo-videos, half each."""
+
+    def __init__(self, sources: Sequence[ClipSource]) -> None:
+        if not sources:
+            raise ValueError("MixedClips needs at least one source")
+        first = sources[0]
+        if any(s.hw != first.hw or s.frames != first.frames for s in sources):
+            raise ValueError("mixed sources must make clips of the same size and length")
+        super().__init__(first.hw, first.frames, first.seed)
+        self.sources = tuple(sources)
+
+    def clip(self, index: int, iteration: int) -> Clip:
+        n = len(self.sources)
+        return self.sources[index % n].clip(index // n, iteration)
+
+
 class ClipDataset(Dataset):
     """Map-style dataset: index -> clip tensors. ``samples_per_iter`` maps an index to its iteration."""
 

@@ -38,6 +38,7 @@ from vos_core.train.data import (
     ClipSource,
     DavisClips,
     IterationSampler,
+    MixedClips,
     StaticPseudoVideos,
     SyntheticClips,
     collate,
@@ -150,12 +151,21 @@ class Trainer:
     def source(self) -> ClipSource:
         cfg = self.config
         if cfg.stage == "static":
-            return StaticPseudoVideos(cfg.data_root / "static", cfg.crop, cfg.frames, cfg.seed,
-                                      cfg.max_objects)
+            return self._static_source()
         if cfg.stage == "video":
-            return DavisClips(cfg.data_root / "davis2016-train", cfg.crop, cfg.frames, cfg.seed,
-                              total_iters=cfg.iters, skip_range=cfg.skip_range)
+            return self._video_source()
+        if cfg.stage == "mixed":
+            return MixedClips([self._video_source(), self._static_source()])
         return SyntheticClips(cfg.crop, cfg.frames, cfg.seed, max_objects=min(cfg.max_objects, 2))
+
+    def _static_source(self) -> StaticPseudoVideos:
+        cfg = self.config
+        return StaticPseudoVideos(cfg.data_root / "static", cfg.crop, cfg.frames, cfg.seed, cfg.max_objects)
+
+    def _video_source(self) -> DavisClips:
+        cfg = self.config
+        return DavisClips(cfg.data_root / "davis2016-train", cfg.crop, cfg.frames, cfg.seed,
+                          total_iters=cfg.iters, skip_range=cfg.skip_range)
 
     def loader(self, start: int, stop: int) -> DataLoader:
         cfg = self.config
@@ -349,6 +359,9 @@ class Trainer:
             what = "static pseudo-videos (ecssd, pascal_s, weizmann_horse)"
         elif cfg.stage == "video":
             what = f"DAVIS 2016 train without dev ({', '.join(DEV_SEQUENCES)})"
+        elif cfg.stage == "mixed":
+            what = (f"half DAVIS 2016 train without dev ({', '.join(DEV_SEQUENCES)}), half static "
+                    "pseudo-videos (ecssd, pascal_s, weizmann_horse)")
         else:
             what = "synthetic squares"
         text = f"{what}, {cfg.frames}-frame clips {h}x{w}, batch {cfg.batch}x{self.dist.world}"
