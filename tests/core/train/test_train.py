@@ -25,6 +25,7 @@ from vos_core.train.data import (
     ClipDataset,
     DavisClips,
     IterationSampler,
+    MixedClips,
     StaticPseudoVideos,
     SyntheticClips,
     collate,
@@ -274,6 +275,27 @@ def test_sampling_is_a_function_of_seed_and_index() -> None:
     assert rank0 == [8, 9, 12, 13] and rank1 == [10, 11, 14, 15]
     assert curriculum_skip(0, 100) == 2 and curriculum_skip(100, 100) == 15
     assert curriculum_skip(30, 100) < curriculum_skip(50, 100)
+
+
+def test_mixed_clips_interleave_their_sources() -> None:
+    a, b = SyntheticClips(HW, seed=1), SyntheticClips(HW, seed=2)
+    mixed = MixedClips([a, b])
+    assert np.array_equal(mixed.clip(0, 0).frames, a.clip(0, 0).frames)
+    assert np.array_equal(mixed.clip(1, 0).frames, b.clip(0, 0).frames)
+    assert np.array_equal(mixed.clip(5, 3).frames, b.clip(2, 3).frames)
+    with pytest.raises(ValueError, match="same size"):
+        MixedClips([a, SyntheticClips((32, 32), seed=1)])
+    assert config_from_args(["--arch", "stcn", "--stage", "mixed"]).stage == "mixed"
+
+
+def test_mixed_stage_trains_on_video_and_static_clips(shared_data_dir: Path, tmp_path: Path) -> None:
+    trainer, losses = _run(_config(tmp_path, stage="mixed", data_root=shared_data_dir, iters=1, batch=2))
+    source = trainer.source()
+    assert isinstance(source, MixedClips)
+    assert [type(s) for s in source.sources] == [DavisClips, StaticPseudoVideos]
+    assert len(losses) == 1 and np.isfinite(losses[0])
+    card = json.loads(card_path(tmp_path / "run" / "stcn.pt").read_text())
+    assert "half DAVIS" in card["data"] and "half static" in card["data"]
 
 
 def test_static_pseudo_videos(shared_data_dir: Path) -> None:
