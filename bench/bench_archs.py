@@ -12,8 +12,9 @@ Every architecture runs in its own process (so that its peak RSS is its own), on
 Both run each model as the application does: 480p frames in and out, processed at the model's own
 height (``VosModel.process_height``, from its card).
 
-Parameters: the trained heads (what ``weights/<arch>.pt`` holds) plus the frozen ImageNet encoder
-that every architecture shares. Prints a Markdown table, one row per architecture.
+Parameters: the trained heads (what ``weights/<arch>.pt`` holds, fine-tuned encoder blocks included)
+plus the frozen ImageNet encoder that every architecture shares. Prints a Markdown table, one row per
+architecture.
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ def markdown(rows: list[ArchRow]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     enc = rows[0].encoder_params if rows else 0
     lines.append("")
-    lines.append(f"All rows share the frozen ImageNet EfficientNet-Lite0 encoder ({enc / 1e6:.2f} M "
-                 f"parameters, not trained); fps over {frames} synthetic 854×480 frames, one object. "
+    lines.append(f"All rows share the ImageNet EfficientNet-Lite0 encoder ({enc / 1e6:.2f} M "
+                 "parameters, frozen; a model that fine-tunes some of its blocks counts them in its "
+                 f"trained parameters); fps over {frames} synthetic 854×480 frames, one object. "
                  "Every row takes 480p frames and answers at 480p; each model processes them at its "
                  "own height (from its card, selected on the dev split).")
     return "\n".join(lines)

@@ -29,6 +29,10 @@ def _tuned(n: int = 2, accelerate: bool = False) -> StcnModel:
     return StcnModel(FrozenEncoder(pretrained_lite0(), accelerate=accelerate), StcnConfig(tuned_blocks=n))
 
 
+def _frozen() -> StcnModel:
+    return StcnModel(FrozenEncoder(pretrained_lite0(), accelerate=False), StcnConfig(tuned_blocks=0))
+
+
 def test_only_the_tuned_blocks_and_heads_get_gradients() -> None:
     torch.manual_seed(0)
     model = _tuned(2).train()
@@ -80,7 +84,7 @@ def test_tuned_weights_round_trip_and_mismatch_is_an_error(tmp_path: Path) -> No
     with pytest.raises(WeightsError, match="missing"):
         load_weights(_tuned(3), path)  # a different number of tuned blocks
     with pytest.raises(WeightsError, match="unexpected"):
-        load_weights(StcnModel(FrozenEncoder(pretrained_lite0(), accelerate=False)), path)
+        load_weights(_frozen(), path)
 
 
 def test_tuned_blocks_must_be_stride16_blocks() -> None:

@@ -42,7 +42,7 @@ class StcnConfig:
     value_hidden: tuple[int, int, int] = (32, 64, 64)
     decoder: tuple[int, int, int] = (96, 48, 32)
     affinity: Affinity = "l2"
-    tuned_blocks: int = 0
+    tuned_blocks: int = 3
 
 
 class StcnModel(LearnedVosModel):
