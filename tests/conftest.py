@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 # Read-only shared data lives next to the repository: <repo>/../shared/data
 SHARED_DATA_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -25,3 +27,12 @@ def training_free_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     training-free ``propagation``: for tests of input handling and CLI mechanics on tiny, flat
     synthetic frames, below what the learned models' stride-16 keys resolve."""
     monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One intra-op torch thread for the test (the machine is small and shared: stable timings)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -324,9 +324,9 @@ class Trainer:
             seconds += self.init_card.wall_time_s
             if self.init_card.notes:
                 notes.insert(0, self.init_card.notes)
-        if self.warm is not None and self.warm.card.arch == cfg.arch:  # same model, grown: count it
-            steps += self.warm.card.steps
-            seconds += self.warm.card.wall_time_s
+        if self._grown_from is not None:
+            steps += self._grown_from.steps
+            seconds += self._grown_from.wall_time_s
         if self.warm is not None:
             src = self.warm.card
             notes.append(
@@ -352,6 +352,14 @@ class Trainer:
         log.info("weights -> %s", path)
         return path
 
+    @property
+    def _grown_from(self) -> ModelCard | None:
+        """The card of a warm start from this same architecture (the model grown by new parts, e.g.
+        fine-tuned encoder blocks): its steps, time and data count as earlier stages of this run."""
+        if self.warm is not None and self.warm.card.arch == self.config.arch:
+            return self.warm.card
+        return None
+
     def _data_description(self) -> str:
         cfg = self.config
         h, w = cfg.crop
@@ -365,8 +373,7 @@ class Trainer:
         else:
             what = "synthetic squares"
         text = f"{what}, {cfg.frames}-frame clips {h}x{w}, batch {cfg.batch}x{self.dist.world}"
-        same_arch_warm = self.warm.card if self.warm and self.warm.card.arch == cfg.arch else None
-        earlier = self.init_card or same_arch_warm
+        earlier = self.init_card or self._grown_from
         if earlier is not None:
             text = f"{earlier.data}; then {text}"
         return text

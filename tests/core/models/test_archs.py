@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +25,7 @@ from vos_core.models.registry import arch_names, build_model, get_spec
 ARCHS = ("stcn", "gcm", "strn", "sitvos", "stma")
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """The machine is small and shared: one intra-op thread keeps timings stable."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ frozen, and that inference (ONNX Runtime included) uses the fine-tuned weights."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,7 @@ from vos_core.models.registry import pretrained_lite0
 from vos_core.train.clip import ClipRunner
 from vos_core.weights import ModelCard, load_weights, save_weights
 
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tuned(n: int = 2, accelerate: bool = False) -> StcnModel:

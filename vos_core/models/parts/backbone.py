@@ -39,6 +39,7 @@ class Backbone:
             raise ValueError(f"Backbone: expected B×3×H×W RGB, got shape {tuple(rgb.shape)}")
         if torch.is_grad_enabled() or rgb.shape[0] != 1 or rgb.device.type != "cpu":
             # training, batches and GPUs: the torch network on the input's device, gradient-free
+            # except through the blocks a model fine-tunes
             self._net_on(rgb.device)
             if self.grad_from is not None and torch.is_grad_enabled():
                 return self.encoder.net(rgb, grad_from=self.grad_from)
