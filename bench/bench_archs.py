@@ -39,6 +39,7 @@ from bench_engine import bench_run, memory_kb  # noqa: E402
 from vos_core.config import SessionConfig  # noqa: E402
 from vos_core.data.atomic import atomic_write_bytes  # noqa: E402
 from vos_core.models.registry import build_model, pretrained_lite0, usable_arch_names  # noqa: E402
+from vos_core.threads import ThreadBudget  # noqa: E402
 from vos_core.train.data import DEV_SEQUENCES  # noqa: E402
 from vos_core.train.dev import evaluate_dev  # noqa: E402
 from vos_core.weights import card_path, head_param_count, read_card, weights_dir  # noqa: E402
@@ -67,6 +68,7 @@ def measure(arch: str, frames: int, threads: int, davis: Path | None) -> ArchRow
     """Run in the child process: the synthetic long video first (peak RSS), then the dev split."""
     t0 = time.perf_counter()
     config = SessionConfig(arch=arch, threads=threads)
+    ThreadBudget.of(config.threads).apply()
     model = build_model(config)
     warmup = 5
     video_stats = bench_run(model, config, frames, 1, warmup, {frames})

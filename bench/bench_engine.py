@@ -30,6 +30,7 @@ from vos_core.config import SessionConfig  # noqa: E402
 from vos_core.inference.session import InferenceSession  # noqa: E402
 from vos_core.models.base import VosModel  # noqa: E402
 from vos_core.models.registry import FALLBACK_ARCH, build_model  # noqa: E402
+from vos_core.threads import ThreadBudget  # noqa: E402
 
 WIDTH, HEIGHT = 854, 480
 STAGES = ("read", "encode", "readout", "decode", "memory")
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need --frames > --warmup + 1 and object counts >= 1")
     early = min(100, n_frames // 3)
     config = SessionConfig(arch=args.arch, process_height=args.process_height, threads=args.threads)
+    ThreadBudget.of(config.threads).apply()
 
     t0 = time.perf_counter()
     model = build_model(config)

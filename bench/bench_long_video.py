@@ -35,6 +35,7 @@ from vos_core.inference.session import InferenceSession  # noqa: E402
 from vos_core.memory.bank import MemoryBank  # noqa: E402
 from vos_core.memory.entries import EntryKind  # noqa: E402
 from vos_core.models.registry import FALLBACK_ARCH  # noqa: E402
+from vos_core.threads import ThreadBudget  # noqa: E402
 
 CHECKPOINTS = (100, 1000, 5000, 10000)
 MB = 1024.0 * 1024.0
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     width = 2 * round(args.height * 854 / 480 / 2)
     hw = (args.height, width)
     config = SessionConfig(arch=args.arch, process_height=args.height, threads=args.threads)
+    ThreadBudget.of(config.threads).apply()
     video = SyntheticVideo(args.frames, args.objects, hw=hw, seed=1)
     t0 = time.perf_counter()
     session = InferenceSession(video, config)

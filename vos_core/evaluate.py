@@ -41,6 +41,7 @@ from vos_core.errors import VosInputError
 from vos_core.inference.session import InferenceSession
 from vos_core.metrics import SequenceScore, score_sequence
 from vos_core.models.base import VosModel
+from vos_core.threads import ThreadBudget
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def _main(args: argparse.Namespace) -> int:
     for seq in seqs:  # fail on missing frames or ground truth before any work is done
         annotation_files(dataset, seq)
     config = session_config(args)
+    ThreadBudget.of(config.threads).apply()
     results: list[SequenceResult] = []
     with staged_output_dir(args.out, overwrite=args.overwrite) as partial:
         from vos_core.models.registry import build_model

@@ -13,12 +13,20 @@ from vos_core.data.atomic import atomic_write_bytes
 from vos_core.data.frames import natural_sort_key
 from vos_core.errors import VosInputError
 
-__all__ = ["MASK_EXTENSIONS", "davis_palette", "masks_from_folder", "read_mask", "write_mask"]
+__all__ = [
+    "MASK_EXTENSIONS", "davis_palette", "mask_file_name", "masks_from_folder", "read_mask", "write_mask",
+]
 
 MASK_EXTENSIONS = frozenset({".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 # Grayscale images with at most this many distinct values are taken as label maps.
 MAX_GRAY_LABELS = 64
 _READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+def mask_file_name(index: int, suffix: str = ".png") -> str:
+    """The file name of frame ``index``'s mask (or image, with ``suffix=".jpg"``): ``00012.png``.
+    The one home of the DAVIS ``%05d`` naming that :func:`masks_from_folder` reads back."""
+    return f"{int(index):05d}{suffix}"
 
 
 @functools.cache

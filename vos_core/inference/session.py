@@ -12,7 +12,6 @@ Typical use::
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,10 +34,11 @@ from vos_core.inference.objects import (
     upsample_to,
 )
 from vos_core.inference.results import FrameResult, Timings
-from vos_core.memory.bank import MemoryBank
+from vos_core.memory.bank import MemoryBank, MemoryStats
 from vos_core.memory.entries import EntryKind
 from vos_core.models.base import FrameFeatures, VosModel
-from vos_core.models.registry import build_model
+from vos_core.models.registry import build_model, set_encoder_threads
+from vos_core.threads import ThreadBudget
 
 Direction = Literal["forward", "backward"]
 
@@ -58,12 +58,6 @@ class _Prepared:
     features: FrameFeatures
     read_ms: float
     encode_ms: float
-
-
-def readout_threads(threads: int) -> int:
-    """Torch threads for the readout: the cores the encoder (prefetch thread) does not use."""
-    n = threads or (os.cpu_count() or 1)
-    return max(1, n - n // 2)
 
 
 def pick_device(name: str) -> torch.device:
@@ -98,7 +92,6 @@ class InferenceSession:
         self.config = config or SessionConfig()
         self.frames = frames
         self.device = pick_device(self.config.device)
-        torch.set_num_threads(readout_threads(self.config.threads))
         self.model = (model or build_model(self.config)).to(self.device).eval()
         #: frames taller than this are processed scaled down (the config's, else the model's)
         self.process_height = self.config.process_height or self.model.process_height
@@ -199,6 +192,36 @@ class InferenceSession:
     def reset_memory(self, keep_permanent: bool = True) -> None:
         self.bank.reset(keep_permanent)
         self._last_index = None
+
+    # ------------------------------------------------------------------ memory operations (GUI)
+    def memory_stats(self) -> MemoryStats:
+        """A snapshot of the memory (entries, recent frames, bytes) for display."""
+        return self.bank.stats()
+
+    def pin(self, entry_id: int, pinned: bool = True) -> None:
+        """Pinned entries are never consolidated or evicted by the policy. KeyError if gone."""
+        self.bank.pin(entry_id, pinned)
+
+    def evict(self, entry_id: int) -> None:
+        """Drop one memory entry. KeyError if it is gone already."""
+        self.bank.evict(entry_id)
+
+    def update_config(self, config: SessionConfig) -> bool:
+        """Apply new settings to this running session in place, keeping its memory (working and
+        long-term entries are only trimmed to new, smaller limits). Memory, readout and thread
+        settings can change in place; a different architecture, device, processing height or
+        encoder acceleration cannot: then nothing changes and False is returned (build a new
+        session)."""
+        old = self.config
+        if (config.arch, config.device, config.process_height, config.accelerate) != (
+            old.arch, old.device, old.process_height, old.accelerate
+        ):
+            return False
+        if config.threads != old.threads:
+            set_encoder_threads(self.model, ThreadBudget.of(config.threads).encoder)
+        self.bank.reconfigure(config.memory)
+        self.config = config
+        return True
 
     def remove_object(self, object_id: int) -> None:
         """Forget an object everywhere (memory values and stored annotations)."""

@@ -156,6 +156,13 @@ class MemoryBank:
     def clear_recent(self) -> None:
         self.recent.clear()
 
+    def reconfigure(self, config: MemoryConfig) -> None:
+        """Use new limits, keeping the entries (trimmed by the policy when the limits shrink) and
+        the latest ``config.recent_frames`` recent frames."""
+        self.config = config
+        self.recent = deque(self.recent, maxlen=config.recent_frames)
+        self._enforce_limits()
+
     def _enforce_limits(self) -> None:
         cfg = self.config
         while True:

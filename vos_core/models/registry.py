@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,6 +10,7 @@ from vos_core.config import SessionConfig
 from vos_core.models.base import VosModel
 from vos_core.models.encoders.efficientnet_lite import EfficientNetLite, load_lite0
 from vos_core.models.encoders.runner import FrozenEncoder
+from vos_core.threads import ThreadBudget
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,17 @@ def pretrained_lite0() -> EfficientNetLite:
 
 
 def encoder_threads(config: SessionConfig) -> int:
-    """The frozen encoder gets half the cores: propagation encodes the next frame on them while
-    the readout of the current frame runs on the others."""
-    cores = config.threads or (os.cpu_count() or 1)
-    return max(1, cores // 2)
+    """The encoder's share of the session's threads (:class:`vos_core.threads.ThreadBudget`)."""
+    return ThreadBudget.of(config.threads).encoder
+
+
+def set_encoder_threads(model: VosModel, threads: int) -> None:
+    """Change the intra-op threads of ``model``'s frame encoder (its ONNX sessions are rebuilt)."""
+    for module in model.modules():
+        for value in vars(module).values():
+            if isinstance(value, FrozenEncoder) and value.threads != threads:
+                value.threads = threads
+                value.reset_sessions()
 
 
 def frozen_encoder(config: SessionConfig, net: EfficientNetLite | None = None) -> FrozenEncoder:

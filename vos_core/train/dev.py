@@ -15,6 +15,7 @@ from vos_core.metrics import mean_jf, score_sequence
 from vos_core.models.base import VosModel
 from vos_core.models.parts.backbone import Backbone
 from vos_core.models.registry import frozen_encoder
+from vos_core.threads import ThreadBudget
 from vos_core.train.data import DEV_SEQUENCES
 
 
@@ -37,6 +38,7 @@ def evaluate_dev(
     scores = []
     frames_done, seconds = 0, 0.0
     try:
+        ThreadBudget.of(threads).apply()
         if isinstance(backbone, Backbone) and training_encoder is not None:
             # run as the application runs it; a model with fine-tuned blocks keeps its own network
             own = training_encoder.net if backbone.grad_from is not None else None
@@ -52,7 +54,7 @@ def evaluate_dev(
                 frames_done += len(frames) - 1
             scores.append(score_sequence(preds, gts, name=seq))
     finally:
-        torch.set_num_threads(threads)  # the session sets its own thread count
+        torch.set_num_threads(threads)  # the caller's own count again
         if isinstance(backbone, Backbone) and training_encoder is not None:
             backbone.encoder = training_encoder
     result = {s.name: round(s.jf, 4) for s in scores}

@@ -1,0 +1,53 @@
+"""The one CPU budget: how many threads the encoder, the readout and background work get.
+
+Computed here only. Nothing in ``vos_core`` changes torch's global thread count behind the caller's
+back: entry points (the CLIs, the app's engine thread, benches) call :meth:`ThreadBudget.apply`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+def cpu_cores() -> int:
+    """Logical cores of this machine (at least 1)."""
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    """Threads for one engine.
+
+    total: the cores the engine may use.
+    encoder: intra-op threads of the frame encoder (ONNX Runtime or torch), which encodes the next
+        frame on them while the readout of the current frame runs on the others.
+    readout: torch intra-op threads of the memory readout and decoder (the rest of ``total``).
+    background: threads for work beside the engine (mask writes, GrabCut in the app).
+    """
+
+    total: int
+    encoder: int
+    readout: int
+    background: int
+
+    @staticmethod
+    def of(threads: int = 0, reserve: int = 0) -> ThreadBudget:
+        """The budget for ``threads`` engine threads (0 = every core but ``reserve``, which are
+        left to the caller, e.g. one core for a GUI)."""
+        if threads < 0 or reserve < 0:
+            raise ValueError("thread counts must be >= 0")
+        cores = cpu_cores()
+        total = threads or max(1, cores - reserve)
+        return ThreadBudget(
+            total=total,
+            encoder=max(1, total // 2),
+            readout=max(1, total - total // 2),
+            background=max(1, cores - total),
+        )
+
+    def apply(self) -> None:
+        """Set torch's intra-op thread count of this process to the readout's share."""
+        torch.set_num_threads(self.readout)
