@@ -38,9 +38,9 @@ from bench_engine import bench_run, memory_kb  # noqa: E402
 
 from vos_core.config import SessionConfig  # noqa: E402
 from vos_core.data.atomic import atomic_write_bytes  # noqa: E402
+from vos_core.data.davis import DEV_SEQUENCES  # noqa: E402
 from vos_core.models.registry import build_model, pretrained_lite0, usable_arch_names  # noqa: E402
 from vos_core.threads import ThreadBudget  # noqa: E402
-from vos_core.train.data import DEV_SEQUENCES  # noqa: E402
 from vos_core.train.dev import evaluate_dev  # noqa: E402
 from vos_core.weights import card_path, head_param_count, read_card, weights_dir  # noqa: E402
 

@@ -13,8 +13,9 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,7 +41,9 @@ class ModelCard:
     time; dev_jf: J&F per dev sequence (and "mean"); fps_480p: measured inference speed; params:
     number of saved parameters; sha256: hash of the weights file; encoder_frozen: the ImageNet
     encoder was not trained; process_height: the processing height selected on the dev split
-    (the model's default, None = the engine's 480); notes: free text.
+    (the model's default, None = the engine's 480); config: the architecture's config dataclass
+    as a dict, which the registry builds the model with (None in cards written before it was
+    recorded: the config's defaults); notes: free text.
     """
 
     arch: str
@@ -53,6 +56,7 @@ class ModelCard:
     sha256: str = ""
     encoder_frozen: bool = True
     process_height: int | None = None
+    config: dict[str, Any] | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -60,6 +64,8 @@ class ModelCard:
             not isinstance(self.process_height, int) or self.process_height < 64
         ):
             raise ValueError(f"process_height must be an integer of at least 64, got {self.process_height!r}")
+        if self.config is not None and not isinstance(self.config, dict):
+            raise ValueError(f"config must be an object, got {self.config!r}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -119,6 +125,9 @@ def save_weights(model: nn.Module, path: str | Path, card: ModelCard) -> ModelCa
     atomic_write_bytes(path, data)
     card.sha256 = hashlib.sha256(data).hexdigest()
     card.params = head_param_count(model)
+    arch_config = getattr(model, "config", None)
+    if is_dataclass(arch_config) and not isinstance(arch_config, type):
+        card.config = asdict(arch_config)
     atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
     return card
 
@@ -215,10 +224,3 @@ def warm_start(model: nn.Module, path: str | Path) -> WarmStart:
             own[key].copy_(state[key])
     return WarmStart(card, tuple(loaded), tuple(sorted(set(own) - set(loaded))))
 
-
-def load_if_available(model: nn.Module, filename: str) -> nn.Module:
-    """Load ``weights_dir()/filename`` into ``model`` when the file exists; untrained heads otherwise."""
-    path = weights_dir() / filename
-    if path.is_file():
-        load_weights(model, path)
-    return model

@@ -11,7 +11,10 @@ from vos_core.data.frames import FolderSource, natural_sort_key
 from vos_core.data.masks import MASK_EXTENSIONS, read_mask
 from vos_core.errors import VosInputError
 
-__all__ = ["DavisDataset", "parse_sequence_arg"]
+__all__ = ["DEV_SEQUENCES", "DavisDataset", "parse_sequence_arg"]
+
+#: the DAVIS 2016 train sequences held out for model selection (never trained on)
+DEV_SEQUENCES = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
 
 
 class DavisDataset:

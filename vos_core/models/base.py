@@ -17,7 +17,7 @@ from torch import nn
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.readout.affinity import ReadoutResult
+from vos_core.models.readout import ReadoutResult
 
 
 @dataclass(frozen=True)

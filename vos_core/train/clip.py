@@ -22,7 +22,7 @@ from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.parts.losses import SegLossConfig, aggregate_logits, segmentation_loss
 from vos_core.models.parts.model import LearnedVosModel
-from vos_core.models.parts.readout import view_of
+from vos_core.models.readout import view_of
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from vos_core.data.davis import DEV_SEQUENCES
 from vos_core.data.masks import read_mask
 from vos_core.errors import VosInputError
 from vos_core.train.augment import (
@@ -30,8 +31,6 @@ from vos_core.train.augment import (
     warp_mask,
 )
 
-#: DAVIS 2016 sequences kept for model selection: never trained on
-DEV_SEQUENCES = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
 STATIC_SETS = ("ecssd", "pascal_s", "weizmann_horse")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 

@@ -9,14 +9,13 @@ from pathlib import Path
 import torch
 
 from vos_core.config import SessionConfig
-from vos_core.data.davis import DavisDataset
+from vos_core.data.davis import DEV_SEQUENCES, DavisDataset
 from vos_core.inference.session import InferenceSession
 from vos_core.metrics import mean_jf, score_sequence
 from vos_core.models.base import VosModel
 from vos_core.models.parts.backbone import Backbone
 from vos_core.models.registry import frozen_encoder
 from vos_core.threads import ThreadBudget
-from vos_core.train.data import DEV_SEQUENCES
 
 
 def evaluate_dev(

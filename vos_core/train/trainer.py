@@ -51,22 +51,16 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def trainable_archs() -> dict[str, Callable[[FrozenEncoder], LearnedVosModel]]:
-    """Architectures with trainable heads: name -> constructor taking the frozen encoder."""
-    from vos_core.models.archs import gcm, sitvos, stcn, stma, strn
+    """Architectures with trainable heads (the registry's): name -> constructor taking the encoder."""
+    from vos_core.models.registry import get_spec, trainable_names
 
-    return {
-        "stcn": stcn.StcnModel,
-        "gcm": gcm.GcmModel,
-        "strn": strn.StrnModel,
-        "sitvos": sitvos.SitvosModel,
-        "stma": stma.StmaModel,
-    }
+    return {name: get_spec(name).make for name in trainable_names()}  # type: ignore[misc]
 
 
 def build_heads(arch: str, seed: int | None = None) -> LearnedVosModel:
     """Fresh (untrained) heads of ``arch`` on the frozen ImageNet encoder (torch path), initialised
     from ``seed`` when given (the encoder is loaded first so the seed alone decides the heads)."""
-    from vos_core.models.registry import pretrained_lite0
+    from vos_core.models.encoders.shared import pretrained_lite0
 
     archs = trainable_archs()
     if arch not in archs:

@@ -20,9 +20,9 @@ from vos_core.models.parts.deform import ModulatedDeformConv2d, flow_warp
 from vos_core.models.parts.encoders import KeyProjection, MaskValueEncoder
 from vos_core.models.parts.losses import aggregate_logits, bootstrapped_ce, dice_loss
 from vos_core.models.parts.model import LearnedVosModel
-from vos_core.models.registry import arch_names, build_model, get_spec
+from vos_core.models.registry import arch_names, build, get_spec, trainable_names
 
-ARCHS = ("stcn", "gcm", "strn", "sitvos", "stma")
+ARCHS = tuple(trainable_names())
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -41,6 +41,7 @@ def _config(arch: str) -> SessionConfig:
 
 def test_architectures_are_registered_with_weights_files() -> None:
     names = arch_names()
+    assert set(ARCHS) == {"stcn", "gcm", "strn", "sitvos", "stma"} and "propagation" in names
     for arch in ARCHS:
         assert arch in names
         spec = get_spec(arch)
@@ -67,7 +68,7 @@ def test_default_arch_is_the_best_shipped_trained_one(tmp_path: Path) -> None:
 @pytest.mark.parametrize("arch", ARCHS)
 def test_architecture_runs_through_the_session_with_bounded_memory(arch: str) -> None:
     torch.manual_seed(0)
-    model = build_model(_config(arch))
+    model = build(arch, _config(arch), untrained=True)
     assert isinstance(model, LearnedVosModel) and model.name == arch and not model.trained
     assert not model.exclusive
     # the frozen encoder is never part of the heads' parameters
@@ -174,7 +175,7 @@ def test_parts_check_their_widths_when_built() -> None:
 
 
 def test_gcm_memory_node_is_a_fixed_size_context_matrix() -> None:
-    model = build_model(_config("gcm"))
+    model = build("gcm", _config("gcm"), untrained=True)
     sizes = set()
     with torch.inference_mode():
         for hw in ((64, 96), (128, 160)):

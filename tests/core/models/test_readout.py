@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vos_core.models.readout.affinity import fused_readout, global_topk
+from vos_core.models.readout import fused_readout, global_topk
 
 
 def _keys(c: int = 16, h: int = 13, w: int = 21, seed: int = 0) -> torch.Tensor:

@@ -46,7 +46,7 @@ from vos_core.models.parts.blocks import Conv1x1, check_channels, conv3x3, pool_
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.encoders import KeyProjection, MaskValueEncoder
 from vos_core.models.parts.model import LearnedVosModel, StashFrameFeatures
-from vos_core.models.readout.affinity import ReadoutResult
+from vos_core.models.readout import ReadoutResult
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,11 @@ class GcmModel(LearnedVosModel):
     """Global context memory model (registered as ``gcm``)."""
 
     name = "gcm"
+    config_type = GcmConfig
 
     def __init__(self, encoder: FrozenEncoder, config: GcmConfig | None = None) -> None:
-        super().__init__(encoder)
-        self.config = cfg = config or GcmConfig()
+        super().__init__(encoder, config or GcmConfig())
+        cfg = self.config
         c4, c8, c16 = self.feature_channels
         self.frame_proj = KeyProjection(c16, cfg.key_dim)
         self.value_encoder = MaskValueEncoder((c4, c8, c16), cfg.value_dim, cfg.value_hidden)

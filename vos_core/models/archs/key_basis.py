@@ -10,14 +10,18 @@ map of that size can. Fitted on DAVIS-2016 training sequences (never the dev spl
 from __future__ import annotations
 
 import argparse
+import math
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+from vos_core.data.davis import DEV_SEQUENCES
+from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 
 BASIS_PATH = Path(__file__).resolve().parents[2] / "resources" / "lite0_key_basis.npy"
-DEV_SPLIT = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +33,25 @@ def load_basis() -> torch.Tensor | None:
     return torch.from_numpy(np.ascontiguousarray(basis, dtype=np.float32))
 
 
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return F.normalize(x, dim=0)
+
+
+def combined_keys(f: EncoderFeatures) -> tuple[torch.Tensor, torch.Tensor]:
+    """-> (coarse C×h×w at stride 16, fine C×H×W at stride 8), C = C8 + C16, unit length.
+
+    Both levels live in the same space (stride-8 and stride-16 parts, each normalised, weighted
+    equally), so coarse and fine similarities can be ranked together.
+    """
+    s8, s16 = f.s8[0].float(), f.s16[0].float()
+    up16 = F.interpolate(s16[None], size=s8.shape[-2:], mode="bilinear", align_corners=False)[0]
+    down8 = F.adaptive_avg_pool2d(s8[None], s16.shape[-2:])[0]
+    scale = 1.0 / math.sqrt(2.0)
+    fine = torch.cat([_unit(s8), _unit(up16)]) * scale
+    coarse = torch.cat([_unit(down8), _unit(s16)]) * scale
+    return coarse.contiguous(), fine.contiguous()
+
+
 def fit_basis(keys: torch.Tensor, dims: int) -> torch.Tensor:
     """keys: C×N unit vectors -> dims×C basis of the top eigenvectors of E[k kᵀ]."""
     second = keys @ keys.t() / keys.shape[1]
@@ -38,8 +61,7 @@ def fit_basis(keys: torch.Tensor, dims: int) -> torch.Tensor:
 
 def main(argv: list[str] | None = None) -> int:
     from vos_core.data.davis import DavisDataset
-    from vos_core.models.archs.propagation import combined_keys
-    from vos_core.models.registry import pretrained_lite0
+    from vos_core.models.encoders.shared import pretrained_lite0
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--davis", required=True)
@@ -50,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     net = pretrained_lite0()
     samples = []
     for seq in data.sequences():
-        if seq in DEV_SPLIT:
+        if seq in DEV_SEQUENCES:
             continue
         frames = data.frames(seq)
         for i in np.linspace(0, len(frames) - 1, args.frames_per_sequence).astype(int):

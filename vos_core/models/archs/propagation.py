@@ -6,7 +6,6 @@ themselves, so the readout *is* the prediction. It needs no VOS weights and runs
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -15,30 +14,10 @@ import torch.nn.functional as F
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.archs.key_basis import load_basis
+from vos_core.models.archs.key_basis import combined_keys, load_basis
 from vos_core.models.base import FrameFeatures, VosModel
-from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
-from vos_core.models.readout.affinity import ReadoutResult, fused_readout, global_topk
-
-
-def _unit(x: torch.Tensor) -> torch.Tensor:
-    return F.normalize(x, dim=0)
-
-
-def combined_keys(f: EncoderFeatures) -> tuple[torch.Tensor, torch.Tensor]:
-    """-> (coarse C×h×w at stride 16, fine C×H×W at stride 8), C = C8 + C16, unit length.
-
-    Both levels live in the same space (stride-8 and stride-16 parts, each normalised, weighted
-    equally), so coarse and fine similarities can be ranked together.
-    """
-    s8, s16 = f.s8[0].float(), f.s16[0].float()
-    up16 = F.interpolate(s16[None], size=s8.shape[-2:], mode="bilinear", align_corners=False)[0]
-    down8 = F.adaptive_avg_pool2d(s8[None], s16.shape[-2:])[0]
-    scale = 1.0 / math.sqrt(2.0)
-    fine = torch.cat([_unit(s8), _unit(up16)]) * scale
-    coarse = torch.cat([_unit(down8), _unit(s16)]) * scale
-    return coarse.contiguous(), fine.contiguous()
+from vos_core.models.readout import ReadoutResult, fused_readout, global_topk
 
 
 def background_pruning(coarse_value: torch.Tensor, margin: int = 3, stride: int = 2) -> torch.Tensor:

@@ -37,7 +37,7 @@ from vos_core.models.parts.blocks import Conv1x1, check_channels
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.encoders import MaskEncoder
 from vos_core.models.parts.model import LearnedVosModel
-from vos_core.models.readout.affinity import ReadoutResult
+from vos_core.models.readout import ReadoutResult
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,11 @@ class SitvosModel(LearnedVosModel):
     """Siamese interactive transformer (registered as ``sitvos``)."""
 
     name = "sitvos"
+    config_type = SitvosConfig
 
     def __init__(self, encoder: FrozenEncoder, config: SitvosConfig | None = None) -> None:
-        super().__init__(encoder)
-        self.config = cfg = config or SitvosConfig()
+        super().__init__(encoder, config or SitvosConfig())
+        cfg = self.config
         c4, c8, c16 = self.feature_channels
         self.embed = Conv1x1(c16, cfg.dim)
         self.mask_encoder = MaskEncoder(cfg.dim, in_masks=1, hidden=cfg.mask_hidden)

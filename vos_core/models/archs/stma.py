@@ -39,8 +39,7 @@ from vos_core.models.parts.blocks import Conv1x1, check_channels, sine_positions
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.encoders import KeyProjection, MaskValueEncoder
 from vos_core.models.parts.model import LearnedVosModel, StashFrameFeatures
-from vos_core.models.parts.readout import Affinity, affinity_readout
-from vos_core.models.readout.affinity import ReadoutResult
+from vos_core.models.readout import Affinity, ReadoutResult, affinity_readout
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,11 @@ class StmaModel(LearnedVosModel):
     """Spatial-temporal multi-level association (registered as ``stma``)."""
 
     name = "stma"
+    config_type = StmaConfig
 
     def __init__(self, encoder: FrozenEncoder, config: StmaConfig | None = None) -> None:
-        super().__init__(encoder)
-        self.config = cfg = config or StmaConfig()
+        super().__init__(encoder, config or StmaConfig())
+        cfg = self.config
         c4, c8, c16 = self.feature_channels
         self.tokens = Conv1x1(c16, cfg.dim)
         self.object_proj = nn.Linear(cfg.value_dim, cfg.dim)

@@ -32,7 +32,6 @@ from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
-from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import (
@@ -47,27 +46,19 @@ from vos_core.models.parts.blocks import (
 )
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.deform import ModulatedDeformConv2d, flow_warp
-from vos_core.models.parts.encoders import KeyProjection, MaskValueEncoder
-from vos_core.models.parts.model import LearnedVosModel
-from vos_core.models.parts.readout import Affinity, affinity_readout
-from vos_core.models.readout.affinity import ReadoutResult
+from vos_core.models.parts.key_value import KeyValueConfig, KeyValueModel
+from vos_core.models.readout import ReadoutResult, affinity_readout
 
 
 @dataclass(frozen=True)
-class StrnConfig:
-    """STCN widths plus pixel_dim (d of pixel features and prototypes), prototypes per object,
-    PTM iterations and the deformable kernel size."""
+class StrnConfig(KeyValueConfig):
+    """The shared key/value widths (:class:`KeyValueConfig`) plus pixel_dim (d of pixel features and
+    prototypes), prototypes per object, PTM iterations and the deformable kernel size."""
 
-    key_dim: int = 64
-    value_dim: int = 128
-    query_dim: int = 64
-    value_hidden: tuple[int, int, int] = (32, 64, 64)
-    decoder: tuple[int, int, int] = (96, 48, 32)
     pixel_dim: int = 64
     prototypes: int = 1
     iterations: int = 3
     kernel: int = 3
-    affinity: Affinity = "l2"
 
 
 class FeatureAlignment(nn.Module):
@@ -151,31 +142,20 @@ class PrototypeTransformer(nn.Module):
         return x
 
 
-class StrnModel(LearnedVosModel):
+class StrnModel(KeyValueModel):
     """Space-time reinforcement network (registered as ``strn``)."""
 
     name = "strn"
+    config_type = StrnConfig
 
     def __init__(self, encoder: FrozenEncoder, config: StrnConfig | None = None) -> None:
-        super().__init__(encoder)
-        self.config = cfg = config or StrnConfig()
-        c4, c8, c16 = self.feature_channels
-        self.key_proj = KeyProjection(c16, cfg.key_dim)
-        self.query_proj = Conv1x1(c16, cfg.query_dim)
-        self.value_encoder = MaskValueEncoder((c4, c8, c16), cfg.value_dim, cfg.value_hidden)
+        super().__init__(encoder, config or StrnConfig())
+        cfg = self.config
+        c4, c8, _ = self.feature_channels
         self.align = FeatureAlignment(cfg.key_dim, cfg.value_dim, cfg.query_dim, cfg.kernel)
         self.ptm = PrototypeTransformer(2 * cfg.value_dim + cfg.query_dim, cfg.value_dim, cfg.pixel_dim,
                                         cfg.prototypes, cfg.iterations)
         self.decoder = RefinementDecoder(cfg.pixel_dim + cfg.value_dim, (c4, c8), cfg.decoder)
-
-    def frame_features(self, f: EncoderFeatures, image_hw: tuple[int, int]) -> FrameFeatures:
-        key = self.key_proj(f.s16)[0]
-        return FrameFeatures(key=key, fine_key=key, skips=(f.s4, f.s8, f.s16), image_hw=image_hw)
-
-    def encode_memory(self, frame: FrameFeatures, probs: torch.Tensor) -> MemoryFeatures:
-        value = self.value_encoder(self.skips_of(frame), probs)
-        h, w = frame.key.shape[-2:]
-        return MemoryFeatures(key=frame.key.flatten(1), value=value.flatten(2), hw=(int(h), int(w)))
 
     def read_memory(
         self,
@@ -185,7 +165,7 @@ class StrnModel(LearnedVosModel):
         config: ReadoutConfig,
     ) -> ReadoutResult:
         c, h, w = frame.key.shape
-        query = self.query_proj(self.skips_of(frame)[2])
+        query = self.query(frame)
         # global memory: the bank (recent frames stand in when the bank is empty)
         glob = affinity_readout(
             frame.key, bank, recent, config, self.config.affinity, use_recent=bank is None

@@ -8,7 +8,7 @@ from vos_core.models.parts.deform import ModulatedDeformConv2d, flow_warp
 from vos_core.models.parts.encoders import KeyProjection, MaskEncoder, MaskValueEncoder
 from vos_core.models.parts.losses import SegLossConfig, aggregate_logits, bootstrapped_ce, dice_loss
 from vos_core.models.parts.model import LearnedVosModel, StashFrameFeatures
-from vos_core.models.parts.readout import affinity_readout, view_of
+from vos_core.models.readout import affinity_readout, view_of
 
 __all__ = [
     "CBAM",

@@ -23,7 +23,7 @@ from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.encoders.efficientnet_lite import EfficientNetLite, EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.backbone import Backbone
-from vos_core.models.readout.affinity import ReadoutResult
+from vos_core.models.readout import ReadoutResult
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,15 @@ class LearnedVosModel(VosModel):
     #: (a 64×48 video would be a 4×3 grid; trained on crops of 256)
     min_process_height = 240
 
-    def __init__(self, encoder: FrozenEncoder, tuned_blocks: int = 0) -> None:
+    #: the architecture's config dataclass (its registry spec builds the model with one)
+    config_type: type = object
+
+    def __init__(self, encoder: FrozenEncoder, config: object) -> None:
+        """config: an instance of ``config_type``; its ``tuned_blocks`` (if any, default 0) last
+        stride-16 encoder blocks are fine-tuned with the heads."""
         super().__init__()
-        self.tuned_blocks = tuned_blocks
+        self.config = config
+        self.tuned_blocks = tuned_blocks = int(getattr(config, "tuned_blocks", 0))
         if tuned_blocks > 0:
             encoder, self.tuned = _tuned_copy(encoder, tuned_blocks)
             self.backbone = Backbone(encoder, grad_from=encoder.net.end_s16 - tuned_blocks)
