@@ -80,9 +80,6 @@ def processing_size(hw: tuple[int, int], max_height: int, min_height: int = 0) -
 class InferenceSession:
     """Propagates object masks through one video with a memory-based model."""
 
-    #: predicted frames enter memory with their soft probabilities (True) or hard masks (False)
-    soft_memory = True
-
     def __init__(
         self,
         frames: FrameReader | None = None,
@@ -98,7 +95,6 @@ class InferenceSession:
         self.bank = MemoryBank(self.config.memory)
         self.objects = ObjectRegistry()
         self.annotations: dict[int, np.ndarray] = {}
-        self._since_memory = 0
         self._last_index: int | None = None
         self._frame_hw: tuple[int, int] | None = None
 
@@ -312,75 +308,36 @@ class InferenceSession:
         permanent: bool = True,
         prepared: _Prepared | None = None,
     ) -> FrameResult:
+        """One frame: read memory, decode, aggregate the objects, memorise (given masks skip the
+        first three)."""
         prepared = prepared or self._prepare(index, frame)
         feats = prepared.features
         if given is not None:
             given = self._check_labels(given)
             self._register_objects(given)
-        t2 = time.perf_counter()
         ids = self.objects.ids
-        proc_hw = feats.image_hw
+        t0 = time.perf_counter()
         readout_ms = 0.0
+        agg = None
         with torch.inference_mode():
             if given is not None:
-                probs = labels_to_probs(resize_labels(given, proc_hw), ids).to(self.device)
-            elif ids and (len(self.bank) or self.bank.recent):
-                view = self.bank.view()
-                readout = self.model.read_memory(
-                    feats, view, [r.features for r in self.bank.recent], self.config.readout
-                )
-                t_r = time.perf_counter()
-                readout_ms = (t_r - t2) * 1000
-                probs = self.model.decode(feats, readout)
-                if view is not None and readout.pixel_weight is not None:
-                    self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
-                self.bank.recent_contribution = readout.recent_share
-            else:  # nothing to propagate yet
-                probs = torch.zeros((len(ids), *proc_hw), device=self.device)
-            # background + objects, only needed for predicted frames (labels and confidence)
-            agg = None if given is not None else aggregate(probs, self.model.exclusive)
-            t3 = time.perf_counter()
-            decode_ms = (t3 - t2) * 1000 - readout_ms
-            if given is not None:
+                probs = labels_to_probs(resize_labels(given, feats.image_hw), ids).to(self.device)
                 labels = given
             else:
-                assert self._frame_hw is not None and agg is not None
+                probs, readout_ms = self._read_and_decode(feats, ids)
+                agg = aggregate(probs, self.model.exclusive)  # background + objects
+                assert self._frame_hw is not None
                 labels = probs_to_labels(upsample_to(agg, self._frame_hw), ids)
-            # memory: given masks (hard) become permanent entries; predictions (soft) enter the
-            # local window every recent_gap frames and the bank every memory.every frames
-            added = None
-            if ids:
-                contiguous = self._last_index is not None and abs(index - self._last_index) == 1
-                if not contiguous:
-                    self.bank.clear_recent()
-                gap = self.config.memory.recent_gap
-                recent = self.bank.recent
-                push = given is not None or not recent or abs(index - recent[-1].frame) >= gap
-                self._since_memory += 1
-                kind = None
-                if given is not None and permanent:
-                    kind = EntryKind.PERMANENT
-                elif self._since_memory >= self.config.memory.every or len(self.bank) == 0:
-                    kind = EntryKind.WORKING
-                if push or kind is not None:  # the value encoder runs only for frames memory keeps
-                    if given is None and self.soft_memory:
-                        value = probs
-                    else:
-                        value = labels_to_probs(resize_labels(labels, proc_hw), ids).to(self.device)
-                    mem = self.model.encode_memory(feats, value)
-                    if push:
-                        self.bank.push_recent(index, mem)
-                    if kind is not None:
-                        added = self.bank.add(index, mem, kind).kind
-                        self._since_memory = 0
-            self._last_index = index
-        t4 = time.perf_counter()
+            t1 = time.perf_counter()
+            added = self._memorise(index, feats, probs, labels, given is not None, permanent)
+        self._last_index = index
+        t2 = time.perf_counter()
         return FrameResult(
             index=index,
             labels=labels,
             object_ids=ids,
             probs=probs.to(torch.float16).cpu().numpy(),
-            confidence=1.0 if given is not None else confidence(agg),
+            confidence=1.0 if agg is None else confidence(agg),
             given=given is not None,
             memory_added=added,
             memory=self.bank.stats(),
@@ -388,7 +345,49 @@ class InferenceSession:
                 read_ms=prepared.read_ms,
                 encode_ms=prepared.encode_ms,
                 readout_ms=readout_ms,
-                decode_ms=decode_ms,
-                memory_ms=(t4 - t3) * 1000,
+                decode_ms=(t1 - t0) * 1000 - readout_ms,
+                memory_ms=(t2 - t1) * 1000,
             ),
         )
+
+    def _read_and_decode(self, feats: FrameFeatures, ids: tuple[int, ...]) -> tuple[torch.Tensor, float]:
+        """Read the memory for this frame and decode -> (O×H×W object probabilities at the
+        processing resolution, readout milliseconds). Zeros when there is nothing to read."""
+        if not ids or not (len(self.bank) or self.bank.recent):
+            return torch.zeros((len(ids), *feats.image_hw), device=self.device), 0.0
+        t0 = time.perf_counter()
+        view = self.bank.view()
+        readout = self.model.read_memory(
+            feats, view, [r.features for r in self.bank.recent], self.config.readout
+        )
+        readout_ms = (time.perf_counter() - t0) * 1000
+        probs = self.model.decode(feats, readout)
+        if view is not None and readout.pixel_weight is not None:
+            self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
+        self.bank.recent_contribution = readout.recent_share
+        return probs, readout_ms
+
+    def _memorise(
+        self,
+        index: int,
+        feats: FrameFeatures,
+        probs: torch.Tensor,
+        labels: np.ndarray,
+        given: bool,
+        permanent: bool,
+    ) -> EntryKind | None:
+        """Write the frame to memory as the bank's write policy says -> the kind of entry it made.
+        The value encoder runs only for frames memory keeps."""
+        if not self.objects.ids:
+            return None
+        contiguous = self._last_index is not None and abs(index - self._last_index) == 1
+        if not contiguous:
+            self.bank.clear_recent()
+        write = self.bank.plan(index, given, permanent)
+        if write is None:
+            return None
+        if write.soft:
+            value = probs
+        else:
+            value = labels_to_probs(resize_labels(labels, feats.image_hw), self.objects.ids).to(self.device)
+        return self.bank.write(index, self.model.encode_memory(feats, value), write)

@@ -1,13 +1,12 @@
-"""The memory bank: explicit entries and the policy that keeps them bounded.
+"""The memory bank: explicit entries, the policy that keeps them bounded, and (owned with it) the
+write policy that decides which frames enter it (:mod:`vos_core.memory.policy`).
 
-Policy (see :class:`vos_core.config.MemoryConfig`):
-- given masks (first annotation, user corrections) become PERMANENT entries;
-- a predicted frame becomes a WORKING entry every ``every`` frames;
+Limits (see :class:`vos_core.config.MemoryConfig`):
 - when working memory is over ``working_size`` the oldest unpinned working entry is consolidated
   into a LONG_TERM entry that keeps only its most used pixels (XMem-style);
 - when long-term memory is over ``long_term_size`` the unpinned long-term entry with the lowest usage
   rate is evicted (least-frequently-used, as seed 002's temporal memory).
-The latest ``recent_frames`` processed frames are kept apart (read through the local window).
+The latest ``recent_frames`` frames memorised for the local window are kept apart.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import torch
 
 from vos_core.config import MemoryConfig
 from vos_core.memory.entries import EntryInfo, EntryKind, MemoryEntry, MemoryFeatures
+from vos_core.memory.policy import MemoryWrite, WritePolicy
 
 _KIND_ORDER = {EntryKind.PERMANENT: 0, EntryKind.LONG_TERM: 1, EntryKind.WORKING: 2}
 
@@ -65,6 +65,7 @@ class MemoryBank:
 
     def __init__(self, config: MemoryConfig | None = None) -> None:
         self.config = config or MemoryConfig()
+        self.policy = WritePolicy(self.config)
         self._entries: list[MemoryEntry] = []
         self.recent: deque[RecentFrame] = deque(maxlen=self.config.recent_frames)
         self.recent_contribution = 0.0
@@ -147,6 +148,19 @@ class MemoryBank:
         self._enforce_limits()
         return entry
 
+    def plan(self, index: int, given: bool, permanent: bool = True) -> MemoryWrite | None:
+        """What memory keeps of frame ``index`` (see :class:`WritePolicy`); None: nothing."""
+        recent = self.recent[-1].frame if self.recent else None
+        return self.policy.plan(recent, not self._entries, index, given, permanent)
+
+    def write(self, index: int, features: MemoryFeatures, write: MemoryWrite) -> EntryKind | None:
+        """Store a frame as ``write`` (from :meth:`plan`) says -> the kind of the entry it is in."""
+        if write.recent:
+            self.push_recent(index, features)
+        if write.kind is None:
+            return None
+        return self.add(index, features, write.kind).kind
+
     def push_recent(self, frame: int, features: MemoryFeatures) -> None:
         """Remember a processed frame for the local window (bounded FIFO)."""
         if self.recent and self.recent[-1].frame == frame:
@@ -160,6 +174,7 @@ class MemoryBank:
         """Use new limits, keeping the entries (trimmed by the policy when the limits shrink) and
         the latest ``config.recent_frames`` recent frames."""
         self.config = config
+        self.policy.config = config
         self.recent = deque(self.recent, maxlen=config.recent_frames)
         self._enforce_limits()
 
