@@ -2,8 +2,9 @@
 
 Reads come from an LRU cache, else from the project's mask files. Writes are applied in memory at
 once (``changed`` is emitted) and reach the disk shortly after: a debounce timer (at most
-``autosave_ms`` after the first unsaved change) hands them to a single background writer thread
-that writes each mask atomically and then ``project.json``. ``flush()`` waits for all of it.
+``autosave_ms`` after the first unsaved change) hands them, as one write batch, to a background
+:class:`~app.workers.worker.Job` that writes each mask atomically and then ``project.json``; one
+batch runs at a time (changes made meanwhile go in the next one). ``flush()`` waits for all of it.
 A mask is kept in memory until its write is confirmed, so a failed write (disk full, read-only
 folder) loses nothing: it is reported through ``problem`` and retried by the next save.
 """
@@ -12,16 +13,15 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.model.mask_files import MaskSource, check_labels, check_source
 from app.model.project import Project
-from vos_core.errors import VosError
+from app.workers.worker import Job
+from vos_core import VosError
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 DEFAULT_AUTOSAVE_MS = 500
@@ -37,10 +37,38 @@ class _Unsaved:
 
 
 @dataclass(frozen=True)
-class _Job:
-    future: Future[None]
+class _Write:
     frame: int | None  # None: the project.json write
     seq: int
+    labels: np.ndarray | None = None
+    source: MaskSource | None = None
+    snapshot: dict = field(default_factory=dict)
+
+
+class _WriteBatch(Job):
+    """Writes masks (or deletes their files), then ``project.json``; keeps each write's error."""
+
+    def __init__(self, project: Project, writes: list[_Write]) -> None:
+        super().__init__()
+        self.project = project
+        self.writes = writes
+        self.errors: list[tuple[_Write, BaseException | None]] = []
+
+    def work(self) -> object:
+        for write in self.writes:
+            try:
+                if write.frame is None:
+                    self.project.write_json(write.snapshot)
+                elif write.labels is None:
+                    self.project.delete_mask(write.frame)
+                else:
+                    assert write.source is not None
+                    self.project.write_mask(write.frame, write.labels, write.source)
+            except Exception as error:  # noqa: BLE001 - reported by the store, retried later
+                self.errors.append((write, error))
+            else:
+                self.errors.append((write, None))
+        return None
 
 
 def _frozen(labels: np.ndarray) -> np.ndarray:
@@ -55,7 +83,6 @@ class MaskStore(QObject):
     changed = Signal(int)
     problem = Signal(str)
     saved = Signal()
-    _write_done = Signal()
 
     def __init__(
         self,
@@ -73,15 +100,14 @@ class MaskStore(QObject):
         self._dirty: set[int] = set()
         self._meta_dirty = False
         self._seq = 0
-        self._jobs: list[_Job] = []
+        self._batch: _WriteBatch | None = None
+        self._deferred = False  # a save was asked for while a batch ran
         self._failed = False
         self._closed = False
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-writer")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(max(0, min(int(autosave_ms), 1000)))
         self._timer.timeout.connect(self._submit)
-        self._write_done.connect(self._collect, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -155,9 +181,10 @@ class MaskStore(QObject):
     def flush(self, timeout: float | None = None) -> bool:
         """Write everything pending now and wait for it; True when all writes succeeded."""
         self._timer.stop()
+        wait_ms = 2**31 - 1 if timeout is None else int(timeout * 1000)
+        self._wait_batch(wait_ms)  # the batch running now, then everything left
         self._submit()
-        wait_futures([job.future for job in self._jobs], timeout=timeout)
-        self._collect()
+        self._wait_batch(wait_ms)
         return not self._failed and not self._dirty and not self._meta_dirty
 
     @property
@@ -168,7 +195,7 @@ class MaskStore(QObject):
     @property
     def all_saved(self) -> bool:
         """True when every change (masks and ``project.json``) is confirmed on disk."""
-        return not (self._unsaved or self._meta_dirty or self._jobs or self._failed)
+        return not (self._unsaved or self._meta_dirty or self._batch is not None or self._failed)
 
     def close(self) -> None:
         """Flush and stop the writer thread. The store must not be changed afterwards."""
@@ -176,7 +203,7 @@ class MaskStore(QObject):
             return
         self.flush()
         self._closed = True
-        self._executor.shutdown(wait=True)
+        self._wait_batch(2**31 - 1)
 
     # ------------------------------------------------------------------ internals
     def _check_frame(self, frame: int) -> None:
@@ -221,56 +248,55 @@ class MaskStore(QObject):
     def _submit(self) -> None:
         if self._closed or not (self._dirty or self._meta_dirty):
             return
+        if self._batch is not None:  # one batch at a time: this one follows when it ends
+            self._deferred = True
+            return
+        self._deferred = False
         self._failed = False
+        writes = []
         for frame in sorted(self._dirty):
             change = self._unsaved[frame]
-            future = self._executor.submit(self._write_frame, frame, change.labels, change.source)
-            self._track(_Job(future, frame, change.seq))
+            writes.append(_Write(frame, change.seq, change.labels, change.source))
         self._dirty.clear()
         self._meta_dirty = False
-        snapshot = self.project.to_json()  # masks first, then the JSON that lists them
-        self._track(_Job(self._executor.submit(self.project.write_json, snapshot), None, self._seq))
+        # masks first, then the JSON that lists them
+        writes.append(_Write(None, self._seq, snapshot=self.project.to_json()))
+        batch = _WriteBatch(self.project, writes)
+        batch.ended.connect(self._collect)
+        self._batch = batch
+        batch.start()
 
-    def _write_frame(self, frame: int, labels: np.ndarray | None, source: MaskSource | None) -> None:
-        if labels is None:
-            self.project.delete_mask(frame)
-        else:
-            assert source is not None
-            self.project.write_mask(frame, labels, source)
+    def _wait_batch(self, timeout_ms: int) -> None:
+        batch = self._batch
+        if batch is not None and batch.wait(timeout_ms):
+            self._collect(resubmit=False)
 
-    def _track(self, job: _Job) -> None:
-        self._jobs.append(job)
-        job.future.add_done_callback(self._notify_done)
-
-    def _notify_done(self, _future: Future[None]) -> None:  # writer thread
-        try:
-            self._write_done.emit()
-        except RuntimeError:  # the store was deleted meanwhile
-            pass
-
-    def _collect(self) -> None:
-        finished = [job for job in self._jobs if job.future.done()]
-        if not finished:
+    def _collect(self, resubmit: bool = True) -> None:
+        batch = self._batch
+        if batch is None or not batch.finished_running:
             return
-        self._jobs = [job for job in self._jobs if not job.future.done()]
+        batch.wait()
+        self._batch = None
         messages: list[str] = []
-        for job in finished:
-            error = job.future.exception()
+        for write, error in batch.errors:
             if error is not None:
                 self._failed = True
                 messages.append(str(error) if isinstance(error, VosError) else repr(error))
-                if job.frame is None:
+                if write.frame is None:
                     self._meta_dirty = True
-                elif job.frame in self._unsaved:
-                    self._dirty.add(job.frame)  # retried by the next save
+                elif write.frame in self._unsaved:
+                    self._dirty.add(write.frame)  # retried by the next save
                 continue
-            change = self._unsaved.get(job.frame) if job.frame is not None else None
-            if change is not None and change.seq == job.seq:
-                del self._unsaved[job.frame]  # type: ignore[arg-type]
+            change = self._unsaved.get(write.frame) if write.frame is not None else None
+            if change is not None and change.seq == write.seq:
+                del self._unsaved[write.frame]  # type: ignore[arg-type]
         for message in dict.fromkeys(messages):
             self.problem.emit(f"Autosave failed: {message}")
-        if not self._jobs and not self._failed:
+        if not self._failed and not self._deferred:
             self.saved.emit()
+        if self._deferred and resubmit:
+            self._deferred = False
+            self._submit()
 
     def _report_unreadable(self, frame: int, message: str) -> None:
         self.problem.emit(message)

@@ -22,10 +22,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QWidget
 
 from app.views.frame_layers import FrameLayers
-from app.views.grabcut import GrabCutRunner
 from app.views.overlay import OverlayMode
 from app.views.tools import Box, Tool, ToolKind, fill_holes, make_tool
 from app.views.zoom_view import ZoomPanView
+from app.workers.grabcut import GrabCutRunner
 
 MIN_BRUSH, MAX_BRUSH = 1, 200
 _KEYS = {

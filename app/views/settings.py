@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
 from app.views.overlay import OverlayMode
-from vos_core.config import MemoryConfig, SessionConfig
-from vos_core.models.registry import default_arch
+from vos_core import MemoryConfig, SessionConfig, ThreadBudget, default_arch
 
 MAX_RECENT = 10
 
@@ -29,9 +27,8 @@ class AppSettings:
     threads: int = 0  # engine CPU threads; 0 = automatic (all cores but one, kept for the GUI)
 
     def engine_threads(self) -> int:
-        if self.threads > 0:
-            return self.threads
-        return max(1, (os.cpu_count() or 2) - 1)
+        """The engine's threads: ``threads``, or all cores but one (kept for the GUI)."""
+        return ThreadBudget.of(self.threads, reserve=1).total
 
     def session_config(self) -> SessionConfig:
         """The engine configuration these settings describe."""

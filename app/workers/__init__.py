@@ -1,4 +1,7 @@
-"""Background workers (each in its own ``QThread``).
+"""Background work. One primitive (``worker.py``): a ``Worker`` thread runs ``Job`` objects (a
+function, or a generator stepped one item per event-loop turn; cancellable; reports
+``progress``/``done``/``failed``/``ended`` on the GUI thread). The engine, exports and imports,
+GrabCut and the mask store's autosave all run through it; the GUI thread runs no inference or export.
 
 Engine (``engine_client.py`` / ``engine.py``)
     ``EngineClient(config=None)`` (GUI side; creates the thread and the ``EngineWorker``).
@@ -9,8 +12,9 @@ Engine (``engine_client.py`` / ``engine.py``)
     ``remove_object(id)``, ``remove_annotation(frame)``, ``request_memory()``,
     ``shutdown(timeout_ms=10000) -> bool``. State: ``arch``, ``busy``, ``running``, ``paused``,
     ``memory``, ``last_error``, ``alive``.
-    Signals: ``ready(str arch)``, ``frame_ready(object FrameResult)``, ``progress(int done,
-    int total, float fps, float eta_s)``, ``memory_changed(object MemoryStats)``,
+    Signals (declared once, in ``EngineSignals``; the client is that object): ``ready(str arch)``,
+    ``frame_ready(object FrameResult)``, ``progress(int done, int total, float fps, float eta_s)``,
+    ``memory_changed(object MemoryStats)``,
     ``run_started(int start, int end, str direction)``, ``run_finished(bool completed)``,
     ``failed(str message)``, ``busy_changed(bool)``, ``paused_changed(bool)``.
 
@@ -21,9 +25,12 @@ Export / import (``export.py``, ``davis_export.py``)
     ``finished(str out_dir)``, ``failed(str)``, ``ended()``.
     ``ImportWorker(folder, n_frames, hw, name=None)``: ``finished(object {frame: labels})``,
     ``failed(str)``. ``import_davis_annotations(folder, n_frames, hw, name=None)``.
+
+GrabCut (``grabcut.py``)
+    ``GrabCutRunner``: ``start(rgb, box) -> token``; ``finished(int token, object mask)``.
 """
 
-from app.workers.engine import EngineWorker
+from app.workers.engine import EngineSignals, EngineWorker
 from app.workers.engine_client import EngineClient
 from app.workers.export import (
     ExportJob,
@@ -32,13 +39,17 @@ from app.workers.export import (
     export_job_for,
     import_davis_annotations,
 )
+from app.workers.worker import Job, Worker
 
 __all__ = [
     "EngineClient",
+    "EngineSignals",
     "EngineWorker",
     "ExportJob",
     "ExportWorker",
     "ImportWorker",
+    "Job",
+    "Worker",
     "export_job_for",
     "import_davis_annotations",
 ]

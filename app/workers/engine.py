@@ -1,12 +1,14 @@
-"""``EngineWorker``: owns the single ``InferenceSession`` and runs it in its own ``QThread``.
+"""``EngineWorker``: owns the single ``InferenceSession``; all its methods run in the engine thread.
 
-Talk to it only through queued signals (see ``EngineClient``), never by calling its slots from
-another thread. Propagation is a chain of one-frame steps, each scheduled with
-``QTimer.singleShot(0, ...)`` on the worker's event loop, so commands queued meanwhile (pin, evict,
-annotate, stop, pause) are handled between two frames. ``stop``/``pause`` also have thread-safe
-request methods (:meth:`request_stop`, :meth:`request_pause`) that act before the next frame even
-if the queue is busy. Any exception while processing is reported with ``failed(message)``; the run
-then ends (``run_finished(False)``) and the session stays usable.
+The engine thread is a :class:`~app.workers.worker.Worker`: ``EngineClient`` queues each command
+there with ``Worker.call``, so commands run one after another in that thread. A propagation is a
+generator :class:`~app.workers.worker.Job` on the same worker, stepped one frame per turn of the
+thread's event loop, so commands queued meanwhile (pin, evict, annotate, stop, pause) are handled
+between two frames. ``stop``/``pause`` also have thread-safe request methods (:meth:`request_stop`,
+:meth:`request_pause`) that act before the next frame even if the queue is busy. Results are
+emitted on the :class:`EngineSignals` object given to the worker (it lives in the GUI thread, so
+connected slots and functions run there). Any exception while processing is reported with
+``failed(message)``; the run then ends (``run_finished(False)``) and the session stays usable.
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from vos_core.config import SessionConfig
-from vos_core.data.frames import FrameSource, open_source
-from vos_core.errors import VosError
-from vos_core.inference.results import FrameResult
-from vos_core.inference.session import InferenceSession
+from app.workers.worker import Job, Worker
+from vos_core import (
+    FrameResult,
+    FrameSource,
+    InferenceSession,
+    SessionConfig,
+    ThreadBudget,
+    VosError,
+    open_source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +48,11 @@ def describe_error(error: BaseException) -> str:
     return f"Engine error ({type(error).__name__}){': ' + text if text else ''}"
 
 
-@dataclass
-class _Run:
-    """A propagation in progress."""
+class EngineSignals(QObject):
+    """The engine's signals, declared once. The object lives in the GUI thread; the engine thread
+    emits on it, so every connected slot or function runs in the GUI thread."""
 
-    number: int
-    start: int
-    end: int
-    direction: str
-    total: int
-    frames: Iterator[FrameResult]
-    done: int = 0
-    paused: bool = False
-    active_s: float = 0.0
-    resumed_at: float = field(default_factory=time.perf_counter)
-
-
-class EngineWorker(QObject):
-    """The engine side of the app (lives in the engine thread)."""
-
-    ready = Signal(str)  # architecture name, after a session was (re)built
+    ready = Signal(str)  # architecture name, after a session was built or reconfigured
     frame_ready = Signal(object)  # FrameResult
     progress = Signal(int, int, float, float)  # done, total, frames/s, eta seconds
     memory_changed = Signal(object)  # MemoryStats
@@ -71,20 +62,81 @@ class EngineWorker(QObject):
     busy_changed = Signal(bool)
     paused_changed = Signal(bool)
 
+
+class PropagationRun(Job):
+    """One propagation: a generator job on the engine worker, one frame per step."""
+
+    def __init__(
+        self, engine: EngineWorker, number: int, start: int, end: int, frames: Iterator[FrameResult]
+    ) -> None:
+        super().__init__()
+        self.engine, self.number, self.start_frame, self.end_frame = engine, number, start, end
+        self.total = abs(end - start)
+        self.frames = frames
+        self.count = 0
+        self.active_s = 0.0
+        self.resumed_at = time.perf_counter()
+
+    def work(self) -> Iterator[FrameResult]:
+        while self.count < self.total:
+            try:
+                result = next(self.frames)
+            except StopIteration:
+                return False
+            yield result
+        return True
+
+    def cancelled(self) -> bool:
+        return self.engine.stopping(self.number)
+
+    def paused(self) -> bool:
+        return self.engine.pause_requested()
+
+    def describe(self, error: BaseException) -> str:
+        return describe_error(error)
+
+    def on_item(self, item: object) -> None:
+        self.count += 1
+        elapsed = self.active_s + (time.perf_counter() - self.resumed_at)
+        fps = self.count / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.count) / fps if fps > 0 else 0.0
+        self.engine.report_frame(item, self.count, self.total, fps, eta)  # type: ignore[arg-type]
+
+    def on_parked(self) -> None:
+        self.active_s += time.perf_counter() - self.resumed_at
+        self.engine.signals.paused_changed.emit(True)
+
+    def resumed(self) -> None:
+        self.resumed_at = time.perf_counter()
+        self.engine.signals.paused_changed.emit(False)
+
+    def on_end(self, result: object, error: BaseException | None) -> None:
+        try:
+            self.frames.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a generator closing must not break the worker
+            log.exception("closing the propagation failed")
+        self.engine.run_ended(self, result is True, error)
+
+
+class EngineWorker:
+    """The engine side of the app: call its methods only in the engine thread (``Worker.call``),
+    except the thread-safe ``note_run_requested``, ``request_stop`` and ``request_pause``."""
+
     def __init__(
         self,
+        signals: EngineSignals,
+        worker: Worker,
         config: SessionConfig | None = None,
         session_factory: SessionFactory | None = None,
-        parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        self.signals = signals
+        self._worker = worker
         self._config = config or SessionConfig()
         self._factory: SessionFactory = session_factory or InferenceSession
         self._path: Path | None = None
         self._source: FrameSource | None = None
         self._session: InferenceSession | None = None
-        self._run: _Run | None = None
-        self._step_pending = False
+        self._run: PropagationRun | None = None
         self._busy = False
         self._paused = threading.Event()
         self._lock = threading.Lock()
@@ -102,6 +154,9 @@ class EngineWorker(QObject):
         """Stop the running run and any run requested so far, before its next frame."""
         with self._lock:
             self._stop_upto = max(self._requested_runs, self._started_runs)
+        run = self._run
+        if run is not None:
+            run.wake()
 
     def request_pause(self, paused: bool) -> None:
         if paused:
@@ -109,37 +164,51 @@ class EngineWorker(QObject):
         else:
             self._paused.clear()
 
+    def stopping(self, number: int) -> bool:
+        return number <= self._stop_upto
+
+    def pause_requested(self) -> bool:
+        return self._paused.is_set()
+
     @property
     def session(self) -> InferenceSession | None:
         """The session (engine thread only; for tests and diagnostics)."""
         return self._session
 
-    @property
-    def running(self) -> bool:
-        return self._run is not None
-
     # ------------------------------------------------------------------ session
-    @Slot(str, object)
     def open_video(self, path: str, config: object = None) -> None:
-        """Open the video in the engine thread and build a session for it."""
-        self._end_run(False)
+        """Open the video and build a session for it."""
+        self._end_run()
         if isinstance(config, SessionConfig):
             self._config = config
         self._close_session()
         self._path = Path(path)
         self._build(replay={})
 
-    @Slot(object)
     def configure(self, config: object) -> None:
-        """Use new settings; an open session is rebuilt and its annotations are replayed."""
+        """Use new settings: applied to the open session in place (its memory is kept) when the
+        session can take them, else the session is rebuilt and its annotations are replayed."""
         if not isinstance(config, SessionConfig):
-            self.failed.emit(f"Invalid engine settings: {config!r}")
+            self.signals.failed.emit(f"Invalid engine settings: {config!r}")
             return
-        self._end_run(False)
+        self._end_run()
         self._config = config
+        session = self._session
+        if session is not None:
+            try:
+                updated = session.update_config(config)
+            except Exception as error:  # noqa: BLE001 - reported; a rebuild follows
+                log.exception("updating the session failed")
+                self.signals.failed.emit(describe_error(error))
+                updated = False
+            if updated:
+                ThreadBudget.of(config.threads).apply()
+                self.signals.ready.emit(config.arch)
+                self.signals.memory_changed.emit(session.memory_stats())
+                return
         if self._path is None:
             return
-        replay = dict(self._session.annotations) if self._session is not None else {}
+        replay = dict(session.annotations) if session is not None else {}
         self._close_session()
         self._build(replay)
 
@@ -147,6 +216,7 @@ class EngineWorker(QObject):
         assert self._path is not None
         self._set_busy(True)
         try:
+            ThreadBudget.of(self._config.threads).apply()  # torch's threads, in the engine thread
             self._source = open_source(self._path)
             self._session = self._factory(self._source, self._config)
             for index, labels in sorted(replay.items()):
@@ -154,10 +224,10 @@ class EngineWorker(QObject):
         except Exception as error:  # noqa: BLE001 - reported to the user
             log.exception("building the session failed")
             self._close_session()
-            self.failed.emit(describe_error(error))
+            self.signals.failed.emit(describe_error(error))
         else:
-            self.ready.emit(self._config.arch)
-            self.memory_changed.emit(self._session.bank.stats())
+            self.signals.ready.emit(self._config.arch)
+            self.signals.memory_changed.emit(self._session.memory_stats())
         finally:
             self._set_busy(self._run is not None)
 
@@ -172,19 +242,17 @@ class EngineWorker(QObject):
 
     def _require_session(self) -> InferenceSession | None:
         if self._session is None:
-            self.failed.emit("The engine has no video loaded yet")
+            self.signals.failed.emit("The engine has no video loaded yet")
         return self._session
 
     # ------------------------------------------------------------------ commands
-    @Slot(int, object)
     def annotate(self, index: int, labels: object) -> None:
         """Commit a user mask to memory (a permanent entry)."""
         self._single(lambda session: session.annotate(index, np.asarray(labels)))
 
-    @Slot(int, object)
     def reseed(self, index: int, labels: object) -> None:
         """Clear all memory and restart from this mask."""
-        self._end_run(False)
+        self._end_run()
         self._single(lambda session: session.reseed(index, np.asarray(labels)))
 
     def _single(self, action: Callable[[InferenceSession], FrameResult]) -> None:
@@ -196,26 +264,22 @@ class EngineWorker(QObject):
             result = action(session)
         except Exception as error:  # noqa: BLE001 - reported to the user
             log.exception("engine command failed")
-            self.failed.emit(describe_error(error))
+            self.signals.failed.emit(describe_error(error))
         else:
-            self.frame_ready.emit(result)
-            self.memory_changed.emit(result.memory)
+            self.signals.frame_ready.emit(result)
+            self.signals.memory_changed.emit(result.memory)
         finally:
             self._set_busy(self._run is not None)
 
-    @Slot(int, bool)
     def pin(self, entry_id: int, pinned: bool = True) -> None:
-        self._memory_op(lambda session: session.bank.pin(entry_id, pinned))
+        self._memory_op(lambda session: session.pin(entry_id, pinned))
 
-    @Slot(int)
     def evict(self, entry_id: int) -> None:
-        self._memory_op(lambda session: session.bank.evict(entry_id))
+        self._memory_op(lambda session: session.evict(entry_id))
 
-    @Slot(bool)
     def reset_memory(self, keep_permanent: bool = True) -> None:
         self._memory_op(lambda session: session.reset_memory(keep_permanent))
 
-    @Slot(int)
     def remove_object(self, object_id: int) -> None:
         def remove(session: InferenceSession) -> None:
             if object_id in session.objects:
@@ -223,21 +287,19 @@ class EngineWorker(QObject):
 
         self._memory_op(remove)
 
-    @Slot(int)
     def remove_annotation(self, index: int) -> None:
         self._memory_op(lambda session: session.remove_annotation(index))
 
-    @Slot(object)
-    def forget_predictions(self, frames: object) -> None:
+    def forget_predictions(self, frames: list[int]) -> None:
         """Drop the memory entries made from these frames' predictions (an undone run)."""
+
         def forget(session: InferenceSession) -> None:
-            log.info("undone run: %d memory entries dropped", session.forget_predictions(frames))  # type: ignore[arg-type]
+            log.info("undone run: %d memory entries dropped", session.forget_predictions(frames))
 
         self._memory_op(forget)
 
-    @Slot()
     def request_memory(self) -> None:
-        """Emit ``memory_changed`` with the current bank."""
+        """Emit ``memory_changed`` with the current memory."""
         self._memory_op(lambda session: None)
 
     def _memory_op(self, action: Callable[[InferenceSession], None]) -> None:
@@ -250,126 +312,79 @@ class EngineWorker(QObject):
             log.info("memory operation ignored: %s", error)
         except Exception as error:  # noqa: BLE001 - reported to the user
             log.exception("memory operation failed")
-            self.failed.emit(describe_error(error))
-        self.memory_changed.emit(session.bank.stats())
+            self.signals.failed.emit(describe_error(error))
+        self.signals.memory_changed.emit(session.memory_stats())
 
     # ------------------------------------------------------------------ propagation
-    @Slot(int, int, str, object)
     def propagate(self, start: int, end: int, direction: str, seed: object = None) -> None:
         with self._lock:
             self._started_runs += 1
             self._requested_runs = max(self._requested_runs, self._started_runs)
             number = self._started_runs
-        self._end_run(False)
+        self._end_run()
         session = self._require_session()
         if session is None:
             return
         if direction not in ("forward", "backward"):
-            self.failed.emit(f"Unknown propagation direction {direction!r}")
+            self.signals.failed.emit(f"Unknown propagation direction {direction!r}")
             return
         seed_labels = None if seed is None else np.asarray(seed)
         frames = session.propagate(
-            start, end, direction, seed=seed_labels, should_stop=lambda: self._stopping(number)
+            start, end, direction, seed=seed_labels, should_stop=lambda: self.stopping(number)
         )
-        self._run = _Run(number, start, end, direction, abs(end - start), frames)
         self._paused.clear()
+        self._run = PropagationRun(self, number, start, end, frames)
         self._set_busy(True)
-        self.run_started.emit(start, end, direction)
-        self._schedule()
+        self.signals.run_started.emit(start, end, direction)
+        self._worker.submit(self._run)
 
-    @Slot()
     def pause(self) -> None:
         self._paused.set()
 
-    @Slot()
     def resume(self) -> None:
         self._paused.clear()
         run = self._run
-        if run is not None and run.paused:
-            run.paused = False
-            run.resumed_at = time.perf_counter()
-            self.paused_changed.emit(False)
-            self._schedule()
+        if run is not None and run.parked:
+            run.resumed()
+            run.wake()
 
-    @Slot()
     def stop(self) -> None:
         """Stop the current run (and none requested after this command)."""
         with self._lock:
             self._stop_upto = max(self._stop_upto, self._started_runs)
-        self._end_run(False)
+        self._end_run()
 
-    @Slot()
     def shutdown(self) -> None:
-        """End any run, free the session and quit the engine thread's event loop."""
+        """End any run and free the session (the client quits the thread next)."""
         self.request_stop()
-        self._end_run(False)
+        self._end_run()
         self._close_session()
-        app = QCoreApplication.instance()
-        thread = self.thread()
-        if app is not None and thread != app.thread():
-            self.moveToThread(app.thread())  # so the GUI side can delete it once joined
-            thread.quit()
 
-    def _stopping(self, number: int) -> bool:
-        return number <= self._stop_upto
+    def report_frame(self, result: FrameResult, done: int, total: int, fps: float, eta: float) -> None:
+        self.signals.frame_ready.emit(result)
+        self.signals.progress.emit(done, total, fps, eta)
+        self.signals.memory_changed.emit(result.memory)
 
-    def _schedule(self) -> None:
-        if not self._step_pending:
-            self._step_pending = True
-            QTimer.singleShot(0, self, self._step)
-
-    def _step(self) -> None:
-        self._step_pending = False
-        run = self._run
-        if run is None:
-            return
-        if self._stopping(run.number):
-            self._end_run(False)
-            return
-        if self._paused.is_set():
-            run.paused = True
-            run.active_s += time.perf_counter() - run.resumed_at
-            self.paused_changed.emit(True)
-            return  # resume() schedules the next step
-        if run.done >= run.total:
-            self._end_run(True)
-            return
-        try:
-            result = next(run.frames)
-        except StopIteration:
-            self._end_run(run.done >= run.total)
-            return
-        except Exception as error:  # noqa: BLE001 - reported, run ended, session kept
-            log.exception("propagation failed at frame %d", run.done)
-            self.failed.emit(describe_error(error))
-            self._end_run(False)
-            return
-        run.done += 1
-        elapsed = run.active_s + (time.perf_counter() - run.resumed_at)
-        fps = run.done / elapsed if elapsed > 0 else 0.0
-        eta = (run.total - run.done) / fps if fps > 0 else 0.0
-        self.frame_ready.emit(result)
-        self.progress.emit(run.done, run.total, fps, eta)
-        self.memory_changed.emit(result.memory)
-        self._schedule()
-
-    def _end_run(self, completed: bool) -> None:
-        run, self._run = self._run, None
-        if run is None:
-            return
-        try:
-            run.frames.close()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - a generator closing must not break the worker
-            log.exception("closing the propagation failed")
+    def run_ended(self, run: PropagationRun, completed: bool, error: BaseException | None) -> None:
+        """(From the run's ``on_end``.) Report the end of a run."""
+        if self._run is run:
+            self._run = None
+        if error is not None and run.error != run.CANCELLED_MESSAGE:
+            self.signals.failed.emit(run.error or describe_error(error))
         self._paused.clear()
-        if run.paused:
-            self.paused_changed.emit(False)
+        if run.parked:
+            self.signals.paused_changed.emit(False)
         if self._session is not None:
-            self.memory_changed.emit(self._session.bank.stats())
+            self.signals.memory_changed.emit(self._session.memory_stats())
         self._set_busy(False)
-        self.run_finished.emit(completed)
+        self.signals.run_finished.emit(completed)
+
+    def _end_run(self) -> None:
+        run = self._run
+        if run is not None:
+            run.end_now()
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
             self._busy = busy
-            self.busy_changed.emit(busy)
+            self.signals.busy_changed.emit(busy)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from app.workers.background import BackgroundJob
 from app.workers.davis_export import (
     ExportJob,
     MaskProvider,
@@ -22,7 +21,8 @@ from app.workers.davis_export import (
     export_davis,
     import_davis_annotations,
 )
-from vos_core.errors import ProjectError
+from app.workers.worker import Job
+from vos_core import ProjectError
 
 if TYPE_CHECKING:
     from app.model.document import Document
@@ -70,7 +70,7 @@ def export_job_for(
     )
 
 
-class ExportWorker(BackgroundJob):
+class ExportWorker(Job):
     """Writes a DAVIS export; ``finished(out_dir)`` on success, ``failed(message)`` otherwise."""
 
     finished = Signal(str)
@@ -96,7 +96,7 @@ class ExportWorker(BackgroundJob):
         self.finished.emit(str(result))
 
 
-class ImportWorker(BackgroundJob):
+class ImportWorker(Job):
     """Reads DAVIS palette masks; ``finished({frame: labels})`` (empty masks dropped unless
     ``keep_empty``), ``failed(message)`` otherwise."""
 

@@ -1,10 +1,9 @@
-"""Box-to-mask with OpenCV GrabCut, run on a worker thread so the GUI never waits for it."""
+"""Box-to-mask with OpenCV GrabCut (the app runs it on a worker thread, ``app.workers.grabcut``)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 Box = tuple[int, int, int, int]
 
@@ -52,49 +51,3 @@ def grabcut_box(rgb: np.ndarray, box: Box, iterations: int = ITERATIONS) -> np.n
     inside = np.zeros_like(out)
     inside[y0:y1, x0:x1] = True
     return out & inside
-
-
-class _Signals(QObject):
-    done = Signal(int, object)  # token, H×W bool mask
-
-
-class _Task(QRunnable):
-    def __init__(self, signals: _Signals, token: int, rgb: np.ndarray, box: Box) -> None:
-        super().__init__()
-        self._signals, self._token, self._rgb, self._box = signals, token, rgb, box
-
-    def run(self) -> None:
-        try:
-            mask = grabcut_box(self._rgb, self._box)
-        except Exception:  # noqa: BLE001 - a failed segmentation falls back to the box
-            h, w = self._rgb.shape[:2]
-            mask = np.zeros((h, w), dtype=bool)
-            x0, y0, x1, y1 = self._box
-            mask[max(0, y0) : y1, max(0, x0) : x1] = True
-        self._signals.done.emit(self._token, mask)
-
-
-class GrabCutRunner(QObject):
-    """Runs one GrabCut at a time on its own pool; ``finished(token, mask)`` arrives on the GUI thread."""
-
-    finished = Signal(int, object)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._signals = _Signals(self)
-        self._signals.done.connect(self.finished)
-        self._token = 0
-
-    def start(self, rgb: np.ndarray, box: Box) -> int:
-        self._token += 1
-        self._pool.start(_Task(self._signals, self._token, rgb.copy(), box))
-        return self._token
-
-    @property
-    def busy(self) -> bool:
-        return self._pool.activeThreadCount() > 0
-
-    def wait(self, timeout_ms: int = 5000) -> bool:
-        return self._pool.waitForDone(timeout_ms)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.views.grabcut import grabcut_box
 from app.views.tools import BoxTool, BrushTool, PolygonTool, fill_holes
+from vos_core import grabcut_box
 
 
 class Host:
