@@ -1,0 +1,158 @@
+"""Score click-to-mask segmentation with the standard automatic protocol (NoC).
+
+    python -m vos_core.clicks_eval --davis ROOT --sequences a,b,c|FILE [--frames first|all]
+    python -m vos_core.clicks_eval --images DIR [--split all|heldout]
+        [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
+
+Each object of each frame (DAVIS: the first frame of each sequence, or every annotated frame;
+``--images``: a folder with ``images/`` and ``masks/``, one object per label; ``--split heldout``
+keeps only the fixed held-out split of the click model's training) is segmented from clicks placed
+by the protocol: the first at the object's centre, each next one at the centre of the largest error
+region, positive on a false negative, negative on a false positive, up to ``--max-clicks``. Printed:
+one line per object (unless ``--quiet``), mean IoU after 1, 3 and 5 clicks, the per-click time, and
+as the last line ``NoC@85 <x> NoC@90 <y>``. ``--method grabcut`` scores the GrabCut baseline, which
+starts from the object's tight box (the box counts as its first click).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from vos_core.cli_common import OneLineParser, UsageError, non_negative_int, positive_int, run_cli
+from vos_core.errors import VosInputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="vos-clicks-eval", description="NoC evaluation of click-to-mask segmentation.")
+    p.add_argument("--davis", metavar="ROOT", help="DAVIS-style root (JPEGImages/480p, Annotations/480p)")
+    p.add_argument("--sequences", metavar="a,b,c|FILE", help="sequences (default: all)")
+    p.add_argument("--frames", choices=("first", "all"), default="first")
+    p.add_argument("--images", metavar="DIR", help="folder with images/ and masks/ (instead of --davis)")
+    p.add_argument(
+        "--split",
+        choices=("all", "heldout"),
+        default="all",
+        help="with --images: every image, or only the click model's held-out split",
+    )
+    p.add_argument("--method", choices=("model", "grabcut"), default="model")
+    p.add_argument("--weights", metavar="FILE", help="click model weights (default: weights/clicks.pt)")
+    p.add_argument(
+        "--work-height",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="model working height (default: the card's)",
+    )
+    p.add_argument("--max-clicks", type=positive_int, default=20)
+    p.add_argument("--limit", type=non_negative_int, default=0, help="score at most N objects (0 = all)")
+    p.add_argument("--threads", type=positive_int, default=1)
+    p.add_argument("--quiet", action="store_true", help="no per-object lines")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    return p
+
+
+Sample = tuple[str, np.ndarray, np.ndarray]  # (name, H×W×3 RGB, H×W bool object mask)
+
+
+def _objects(name: str, image: np.ndarray, labels: np.ndarray) -> Iterator[Sample]:
+    for value in np.unique(labels):
+        if value == 0 or value == 255:  # 255: void in DAVIS-style masks
+            continue
+        yield (f"{name}#{int(value)}", image, labels == value)
+
+
+def davis_samples(root: str, sequences: str | None, frames: str) -> Iterator[Sample]:
+    from vos_core.data.davis import DavisDataset, parse_sequence_arg
+    from vos_core.data.masks import read_mask
+
+    dataset = DavisDataset(root)
+    seqs = parse_sequence_arg(sequences, dataset) if sequences else dataset.sequences()
+    if not seqs:
+        raise VosInputError(f"no sequences in {dataset.image_root}")
+    for seq in seqs:
+        paths = dataset.annotation_paths(seq)
+        with dataset.frames(seq) as source:
+            for path in paths[:1] if frames == "first" else paths:
+                index = int(path.stem) if path.stem.isdigit() else paths.index(path)
+                if index >= len(source):
+                    raise VosInputError(f"annotation {path} has no frame in sequence {seq}")
+                image = source.read(index)
+                yield from _objects(f"{seq}/{path.stem}", image, read_mask(path, expected_hw=image.shape[:2]))
+
+
+def image_samples(folder: str, split: str) -> Iterator[Sample]:
+    from vos_core.data.masks import read_mask
+    from vos_core.interactive.clicks.data import image_mask_pairs, is_heldout, read_rgb
+
+    pairs = image_mask_pairs(Path(folder))
+    if split == "heldout":
+        pairs = [(i, m) for i, m in pairs if is_heldout(i.stem)]
+    if not pairs:
+        raise VosInputError(f"no image/mask pairs in {folder} (split {split})")
+    for img_path, mask_path in pairs:
+        image = read_rgb(img_path)
+        yield from _objects(img_path.stem, image, read_mask(mask_path, expected_hw=image.shape[:2]))
+
+
+def _main(args: argparse.Namespace) -> int:
+    import torch
+
+    from vos_core.interactive.clicks.predictor import ClickSegmenter
+    from vos_core.interactive.clicks.protocol import REPORT_CLICKS, GrabCutMethod, ModelMethod, run_protocol
+
+    if bool(args.davis) == bool(args.images):
+        raise UsageError("give exactly one of --davis ROOT or --images DIR (see vos-clicks-eval --help)")
+    torch.set_num_threads(args.threads)
+    method = (
+        ModelMethod(ClickSegmenter.load(args.weights, work_height=args.work_height, threads=args.threads))
+        if args.method == "model"
+        else GrabCutMethod()
+    )
+    samples = (
+        davis_samples(args.davis, args.sequences, args.frames)
+        if args.davis
+        else image_samples(args.images, args.split)
+    )
+    traces = []
+    for name, image, gt in samples:
+        if not gt.any():
+            continue
+        trace = run_protocol(method, image, gt, args.max_clicks)
+        traces.append(trace)
+        if not args.quiet:
+            print(
+                f"{name}  NoC@85 {trace.noc(0.85, args.max_clicks)}  "
+                f"NoC@90 {trace.noc(0.90, args.max_clicks)}  "
+                f"IoU@1 {trace.iou_at(1):.3f}  IoU@5 {trace.iou_at(5):.3f}",
+                flush=True,
+            )
+        if args.limit and len(traces) >= args.limit:
+            break
+    if not traces:
+        raise VosInputError("no objects to score")
+    ms = 1000 * float(np.mean([s for t in traces for s in t.click_seconds]))
+    start_ms = 1000 * float(np.mean([t.start_seconds for t in traces]))
+    print(
+        f"objects {len(traces)}  method {method.name}  {ms:.1f} ms/click  {start_ms:.1f} ms/start", flush=True
+    )
+    print(
+        "  ".join(f"mIoU@{k} {np.mean([t.iou_at(k) for t in traces]):.4f}" for k in REPORT_CLICKS), flush=True
+    )
+    n85 = float(np.mean([t.noc(0.85, args.max_clicks) for t in traces]))
+    n90 = float(np.mean([t.noc(0.90, args.max_clicks) for t in traces]))
+    print(f"NoC@85 {n85:.2f} NoC@90 {n90:.2f}", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m vos_core.clicks_eval``; returns the exit code."""
+    return run_cli(build_parser(), _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

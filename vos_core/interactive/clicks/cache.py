@@ -1,0 +1,142 @@
+"""Precomputed frozen-encoder features for click-model training (memory-mapped, fp16).
+
+The encoder is frozen, so every training view is encoded once: a ``size``×``size`` view of each item
+(static images resized, DAVIS frames cropped to a random square around the object and resized).
+Files under the cache folder: ``s4.npy`` N×24×S/4×S/4, ``s8.npy`` N×40×S/8×S/8, ``s16.npy``
+N×112×S/16×S/16 (fp16), ``masks.npy`` N×S×S (uint8 0/1), ``meta.json`` (count, size, sources).
+
+``python -m vos_core.interactive.clicks.cache --out /tmp/clicks_cache [--size 320] [--duts 7000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vos_core.interactive.clicks.data import Item, davis_items, load_item, static_items
+from vos_core.models.encoders.runner import FrozenEncoder
+from vos_core.models.registry import pretrained_lite0
+
+CHANNELS = {"s4": 24, "s8": 40, "s16": 112}
+
+
+@dataclass(frozen=True)
+class FeatureCache:
+    """Read-only view of a built cache (arrays are memory-mapped)."""
+
+    s4: np.ndarray
+    s8: np.ndarray
+    s16: np.ndarray
+    masks: np.ndarray
+    size: int
+
+    @staticmethod
+    def open(folder: Path) -> FeatureCache:
+        meta = json.loads((folder / "meta.json").read_text())
+        n = int(meta["count"])
+        arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r")[:n] for k in ("s4", "s8", "s16", "masks")}
+        return FeatureCache(size=int(meta["size"]), **arrays)
+
+    def __len__(self) -> int:
+        return int(self.masks.shape[0])
+
+
+def square_view(
+    img: np.ndarray, mask: np.ndarray, size: int, davis: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """size×size view: a resize of the whole image (static) or a random square crop holding the
+    object's centre (DAVIS, side 60-100% of the short side), resized."""
+    if davis:
+        h, w = mask.shape
+        side = int(min(h, w) * rng.uniform(0.6, 1.0))
+        ys, xs = np.nonzero(mask)
+        cy, cx = (int(ys.mean()), int(xs.mean())) if ys.size else (h // 2, w // 2)
+        y0 = int(np.clip(cy - rng.uniform(0.25, 0.75) * side, 0, h - side))
+        x0 = int(np.clip(cx - rng.uniform(0.25, 0.75) * side, 0, w - side))
+        img, mask = img[y0 : y0 + side, x0 : x0 + side], mask[y0 : y0 + side, x0 : x0 + side]
+    view = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+    m = cv2.resize(mask.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
+    return view, m
+
+
+def build_cache(
+    out: Path,
+    items: list[tuple[Item, bool]],
+    size: int = 320,
+    seed: int = 0,
+    min_frac: float = 0.003,
+    max_frac: float = 0.9,
+) -> int:
+    """Encode every item (``(item, is_davis)``) into ``out``; objects covering less than
+    ``min_frac`` or more than ``max_frac`` of the view are skipped. Returns the count written."""
+    if size % 16:
+        raise ValueError(f"cache size must be a multiple of 16, got {size}")
+    out.mkdir(parents=True, exist_ok=True)
+    n_max = len(items)
+    arrays = {
+        k: np.lib.format.open_memmap(
+            out / f"{k}.npy",
+            mode="w+",
+            dtype=np.float16,
+            shape=(n_max, c, size // int(k[1:]), size // int(k[1:])),
+        )
+        for k, c in CHANNELS.items()
+    }
+    masks = np.lib.format.open_memmap(out / "masks.npy", mode="w+", dtype=np.uint8, shape=(n_max, size, size))
+    encoder = FrozenEncoder(pretrained_lite0(), threads=1)
+    rng = np.random.default_rng(seed)
+    count, t0 = 0, time.time()
+    for i, (item, davis) in enumerate(items):
+        img, mask = load_item(item)
+        view, m = square_view(img, mask, size, davis, rng)
+        frac = float(m.mean())
+        if not min_frac <= frac <= max_frac:
+            continue
+        rgb = torch.from_numpy(view).permute(2, 0, 1)[None].float()
+        feats = encoder(rgb)
+        for k in CHANNELS:
+            arrays[k][count] = getattr(feats, k)[0].numpy().astype(np.float16)
+        masks[count] = m
+        count += 1
+        if i % 500 == 0:
+            print(f"{i}/{n_max} items, {count} kept, {time.time() - t0:.0f}s", flush=True)
+    for a in (*arrays.values(), masks):
+        a.flush()
+    (out / "meta.json").write_text(json.dumps({"count": count, "size": size, "items": n_max}))
+    return count
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    )
+    p.add_argument("--size", type=int, default=320)
+    p.add_argument("--duts", type=int, default=7000, help="DUTS-TR images used (a fixed random subset)")
+    p.add_argument("--davis-every", type=int, default=3)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    others = static_items(
+        args.data / "static", tuple(s for s in ("ecssd", "pascal_s", "weizmann_horse", "pennfudan"))
+    )
+    duts = static_items(args.data / "static", ("duts_tr",))
+    duts = [duts[i] for i in sorted(rng.permutation(len(duts))[: args.duts])]
+    davis = davis_items(args.data / "davis2016-train", every=args.davis_every)
+    items = [(it, False) for it in others + duts] + [(it, True) for it in davis]
+    order = rng.permutation(len(items))
+    n = build_cache(args.out, [items[i] for i in order], size=args.size)
+    print(f"cache: {n} views of {len(items)} items in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""Click-to-mask inference on one frame: encode once, then one cheap head run per click.
+
+``ClickSegmenter.encode(frame)`` runs the shared frozen ImageNet encoder once (or wraps features
+that propagation already computed, :meth:`FrameEncoding.from_features`); ``predict`` runs only the
+click head. ``features(key, frame)`` keeps the encodings of the last few frames so that every click
+on a frame reuses them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vos_core.errors import VosInputError, WeightsError
+from vos_core.interactive.clicks.model import ClickHead
+from vos_core.interactive.clicks.simulate import Click
+from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
+from vos_core.models.encoders.runner import FrozenEncoder
+from vos_core.weights import ModelCard, load_weights, weights_dir
+
+#: file name of the shipped click-head weights in ``weights/``
+WEIGHTS_FILE = "clicks.pt"
+#: default working height (frames taller than this are encoded scaled down)
+WORK_HEIGHT = 480
+
+Box = tuple[int, int, int, int]  # (y0, x0, y1, x1) in frame pixels, end exclusive
+
+
+@dataclass(frozen=True)
+class FrameEncoding:
+    """Encoder features of one frame at the working size ``work_hw`` for a frame of ``frame_hw``."""
+
+    feats: EncoderFeatures
+    work_hw: tuple[int, int]
+    frame_hw: tuple[int, int]
+
+    @staticmethod
+    def from_features(
+        feats: EncoderFeatures, work_hw: tuple[int, int], frame_hw: tuple[int, int]
+    ) -> FrameEncoding:
+        """Wrap features computed elsewhere (e.g. by propagation) for a ``work_hw`` resize of the frame."""
+        return FrameEncoding(feats, (int(work_hw[0]), int(work_hw[1])), (int(frame_hw[0]), int(frame_hw[1])))
+
+
+def working_size(hw: tuple[int, int], height: int) -> tuple[int, int]:
+    """Frame (H, W) -> working (H', W') with H' = min(H, height), aspect kept, both multiples of 16."""
+    h, w = hw
+    s = min(1.0, height / h)
+    return max(16, int(round(h * s / 16)) * 16), max(16, int(round(w * s / 16)) * 16)
+
+
+class ClickSegmenter:
+    """The click head plus the frozen encoder: frame + clicks (+ previous mask, box) -> mask."""
+
+    def __init__(
+        self, head: ClickHead, encoder: FrozenEncoder, work_height: int = WORK_HEIGHT, cache_frames: int = 4
+    ) -> None:
+        self.head = head.eval()
+        self.encoder = encoder
+        self.work_height = work_height
+        self._cache: OrderedDict[Hashable, FrameEncoding] = OrderedDict()
+        self._cache_frames = cache_frames
+
+    @staticmethod
+    def load(
+        path: str | Path | None = None,
+        encoder: FrozenEncoder | None = None,
+        work_height: int | None = None,
+        threads: int = 1,
+    ) -> ClickSegmenter:
+        """The shipped model (``weights/clicks.pt``, strict keys, hash-checked); WeightsError when
+        the file is missing or corrupt. The card's ``process_height`` is the default working height."""
+        path = Path(path) if path is not None else weights_dir() / WEIGHTS_FILE
+        if not path.is_file():
+            raise WeightsError(f"click model weights {path} not found")
+        head = ClickHead()
+        card: ModelCard = load_weights(head, path)
+        if encoder is None:
+            from vos_core.models.registry import pretrained_lite0
+
+            encoder = FrozenEncoder(pretrained_lite0(), threads=threads)
+        return ClickSegmenter(head, encoder, work_height or card.process_height or WORK_HEIGHT)
+
+    def encode(self, frame: np.ndarray) -> FrameEncoding:
+        """H×W×3 uint8 RGB -> its features at the working size (the one encoder run per frame)."""
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise VosInputError(f"frame must be H×W×3 RGB, got shape {frame.shape}")
+        frame_hw = (int(frame.shape[0]), int(frame.shape[1]))
+        work = working_size(frame_hw, self.work_height)
+        if work != frame_hw:
+            method = cv2.INTER_AREA if work[0] < frame_hw[0] else cv2.INTER_LINEAR
+            frame = cv2.resize(frame, (work[1], work[0]), interpolation=method)
+        rgb = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
+        return FrameEncoding(self.encoder(rgb), work, frame_hw)
+
+    def features(self, key: Hashable, frame: np.ndarray) -> FrameEncoding:
+        """The encoding of ``frame`` cached under ``key`` (e.g. the frame index): computed once."""
+        hit = self._cache.get(key)
+        if hit is not None and hit.frame_hw == frame.shape[:2]:
+            self._cache.move_to_end(key)
+            return hit
+        enc = self.encode(frame)
+        self._cache[key] = enc
+        while len(self._cache) > self._cache_frames:
+            self._cache.popitem(last=False)
+        return enc
+
+    def predict(
+        self,
+        enc: FrameEncoding,
+        clicks: Sequence[Click],
+        prev_mask: np.ndarray | None = None,
+        box: Box | None = None,
+    ) -> np.ndarray:
+        """Clicks (frame pixels), optional previous mask (H×W bool or probabilities) and box ->
+        H×W float32 object probability at the frame size."""
+        (fh, fw), (wh, ww) = enc.frame_hw, enc.work_hw
+        sy, sx = wh / fh, ww / fw
+        points = torch.zeros(1, len(clicks), 3)
+        for j, c in enumerate(clicks):
+            points[0, j] = torch.tensor(
+                [(c.y + 0.5) * sy - 0.5, (c.x + 0.5) * sx - 0.5, 1.0 if c.positive else -1.0]
+            )
+        prev = np.zeros((wh, ww), np.float32)
+        if prev_mask is not None:
+            if prev_mask.shape != (fh, fw):
+                raise VosInputError(f"previous mask is {prev_mask.shape}, the frame {(fh, fw)}")
+            prev = cv2.resize(prev_mask.astype(np.float32), (ww, wh), interpolation=cv2.INTER_LINEAR)
+        boxmap = np.zeros((wh, ww), np.float32)
+        if box is not None:
+            y0, x0, y1, x1 = box
+            boxmap[
+                int(y0 * sy) : max(int(y0 * sy) + 1, int(round(y1 * sy))),
+                int(x0 * sx) : max(int(x0 * sx) + 1, int(round(x1 * sx))),
+            ] = 1.0
+        with torch.inference_mode():
+            logits = self.head(
+                enc.feats, points, torch.from_numpy(prev)[None, None], torch.from_numpy(boxmap)[None, None]
+            )
+        prob = torch.sigmoid(logits[0, 0]).numpy()
+        if (wh, ww) != (fh, fw):
+            prob = cv2.resize(prob, (fw, fh), interpolation=cv2.INTER_LINEAR)
+        return prob

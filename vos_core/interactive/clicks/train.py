@@ -1,0 +1,233 @@
+"""Train the click head on cached frozen-encoder features with iterative click simulation.
+
+``python -m vos_core.interactive.clicks.train --cache DIR [--cache DIR2] [--resume] [--max-minutes M]``
+
+Each step: a batch of crops (aligned to stride 16, random flips) from one cache; initial clicks
+(random interior positives, sometimes background negatives), or a box alone, or a perturbed mask
+to correct; then 0-3 no-grad rounds each adding the protocol's next click
+(:func:`~vos_core.interactive.clicks.simulate.next_click`) with the prediction fed back as the
+previous mask; the last round is trained with BCE + Dice. Every sample is a pure function of
+``(seed, step)`` so ``--resume`` continues exactly. Checkpoints (head, optimiser, step, elapsed time)
+go to ``weights/clicks.ckpt.pt``; ``--export`` writes ``weights/clicks.pt`` and its card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vos_core.data.atomic import atomic_path
+from vos_core.interactive.clicks.cache import FeatureCache
+from vos_core.interactive.clicks.model import ClickHead
+from vos_core.interactive.clicks.simulate import (
+    Click,
+    initial_clicks,
+    jittered_box,
+    next_click,
+    perturbed_mask,
+)
+from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
+from vos_core.weights import weights_dir
+
+MAX_CLICKS = 24
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """batch: crops per step; crop: crop side (multiple of 16); lr: peak AdamW rate (cosine over
+    the time budget); max_rounds: most no-grad click rounds before the trained one."""
+
+    batch: int = 16
+    crop: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    max_rounds: int = 3
+    seed: int = 0
+
+
+@dataclass
+class Batch:
+    """feats: encoder features of the crops; gt: B×1×C×C bool."""
+
+    feats: EncoderFeatures
+    gt: torch.Tensor
+
+
+def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator) -> Batch:
+    """Random crops (offsets multiples of 16, holding part of the object) with random flips."""
+    size, c = cache.size, cfg.crop
+    cells = (size - c) // 16
+    s4, s8, s16, gts = [], [], [], []
+    while len(gts) < cfg.batch:
+        i = int(rng.integers(len(cache)))
+        mask = np.asarray(cache.masks[i])
+        for _ in range(4):
+            oy, ox = (int(rng.integers(cells + 1)) * 16, int(rng.integers(cells + 1)) * 16)
+            crop = mask[oy : oy + c, ox : ox + c]
+            if crop.mean() > 0.003:
+                break
+        else:
+            continue
+        flip = bool(rng.random() < 0.5)
+        parts = []
+        for arr, stride in ((cache.s4, 4), (cache.s8, 8), (cache.s16, 16)):
+            a = np.asarray(arr[i, :, oy // stride : (oy + c) // stride, ox // stride : (ox + c) // stride])
+            parts.append(a[..., ::-1] if flip else a)
+        s4.append(parts[0])
+        s8.append(parts[1])
+        s16.append(parts[2])
+        gts.append(crop[:, ::-1] if flip else crop)
+
+    def stack(xs: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(np.stack(xs))).float()
+
+    return Batch(EncoderFeatures(stack(s4), stack(s8), stack(s16)), stack(gts).unsqueeze(1) > 0)
+
+
+def points_tensor(clicks: list[list[Click]]) -> torch.Tensor:
+    """Per-sample click lists -> B×K×3 (y, x, sign), padded with sign 0 to the longest list."""
+    k = max([len(c) for c in clicks] + [1])
+    out = torch.zeros(len(clicks), k, 3)
+    for b, cl in enumerate(clicks):
+        for j, click in enumerate(cl):
+            out[b, j] = torch.tensor([click.y, click.x, 1.0 if click.positive else -1.0])
+    return out
+
+
+def box_map(box: tuple[int, int, int, int] | None, hw: tuple[int, int]) -> np.ndarray:
+    """(y0, x0, y1, x1) -> H×W float32 map, 1 inside the box (all zeros for None)."""
+    m = np.zeros(hw, np.float32)
+    if box is not None:
+        y0, x0, y1, x1 = box
+        m[y0:y1, x0:x1] = 1.0
+    return m
+
+
+def loss_fn(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """BCE + soft Dice, both averaged over the batch. logits, gt: B×1×H×W."""
+    target = gt.float()
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum(dim=(1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (p.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3)) + 1)
+    return bce + dice.mean()
+
+
+def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.random.Generator) -> torch.Tensor:
+    """Start states, no-grad click rounds, and the loss of the final round."""
+    gt_np = batch.gt[:, 0].numpy()
+    b, hw = gt_np.shape[0], gt_np.shape[1:]
+    clicks: list[list[Click]] = []
+    prev = np.zeros((b, *hw), np.float32)
+    boxes = np.zeros((b, *hw), np.float32)
+    for i in range(b):
+        r = rng.random()
+        if r < 0.15:
+            boxes[i] = box_map(jittered_box(gt_np[i], rng), hw)
+            clicks.append([])
+        elif r < 0.35:
+            prev[i] = perturbed_mask(gt_np[i], rng)
+            first = next_click(prev[i] > 0.5, gt_np[i])
+            clicks.append([first] if first else [])
+        else:
+            clicks.append(initial_clicks(gt_np[i], rng))
+    box_t = torch.from_numpy(boxes).unsqueeze(1)
+    prev_t = torch.from_numpy(prev).unsqueeze(1)
+    for _ in range(int(rng.integers(0, cfg.max_rounds + 1))):
+        with torch.no_grad():
+            prob = torch.sigmoid(head(batch.feats, points_tensor(clicks), prev_t, box_t))
+        pred = (prob[:, 0] > 0.5).numpy()
+        for i in range(b):
+            nc = next_click(pred[i], gt_np[i])
+            if nc is not None and len(clicks[i]) < MAX_CLICKS:
+                clicks[i].append(nc)
+        prev_t = prob
+    logits = head(batch.feats, points_tensor(clicks), prev_t, box_t)
+    return loss_fn(logits, batch.gt)
+
+
+def _lr(cfg: TrainConfig, elapsed: float, budget: float) -> float:
+    frac = min(1.0, elapsed / max(budget, 1.0))
+    warm = min(1.0, elapsed / 60.0)
+    return cfg.lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def save_checkpoint(
+    path: Path, head: ClickHead, opt: torch.optim.Optimizer, step: int, elapsed: float, budget: float
+) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "head": head.state_dict(),
+                "opt": opt.state_dict(),
+                "step": step,
+                "elapsed": elapsed,
+                "budget": budget,
+            },
+            tmp,
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", type=Path, action="append", required=True)
+    p.add_argument("--checkpoint", type=Path, default=weights_dir() / "clicks.ckpt.pt")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--max-minutes", type=float, default=60.0, help="total training time (the lr schedule spans it)"
+    )
+    p.add_argument("--save-minutes", type=float, default=5.0)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--crop", type=int, default=256)
+    args = p.parse_args(argv)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    cfg = TrainConfig(batch=args.batch, crop=args.crop)
+    caches = [FeatureCache.open(c) for c in args.cache]
+    head = ClickHead()
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, elapsed = 0, 0.0
+    budget = args.max_minutes * 60
+    if args.resume and args.checkpoint.is_file():
+        state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+        head.load_state_dict(state["head"], strict=True)
+        opt.load_state_dict(state["opt"])
+        step, elapsed = int(state["step"]), float(state["elapsed"])
+        print(f"resumed at step {step}, {elapsed / 60:.1f} min", flush=True)
+    head.train()
+    start, last_save, running = time.time() - elapsed, time.time(), None
+    while elapsed < budget:
+        rng = np.random.default_rng([cfg.seed, step])
+        cache = caches[step % len(caches)]
+        loss = simulate_step(head, sample_batch(cache, cfg, rng), cfg, rng)
+        for group in opt.param_groups:
+            group["lr"] = _lr(cfg, elapsed, budget)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        elapsed = time.time() - start
+        value = loss.item()
+        running = value if running is None else 0.98 * running + 0.02 * value
+        if step % 50 == 0:
+            print(
+                f"step {step} loss {running:.4f} lr {opt.param_groups[0]['lr']:.2e} {elapsed / 60:.1f} min",
+                flush=True,
+            )
+        if time.time() - last_save > args.save_minutes * 60:
+            save_checkpoint(args.checkpoint, head, opt, step, elapsed, budget)
+            last_save = time.time()
+    save_checkpoint(args.checkpoint, head, opt, step, elapsed, budget)
+    print(f"done: {step} steps, {elapsed / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
