@@ -8,23 +8,24 @@ from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
+from app.controllers.file_commands import FileCommands
+from app.controllers.presenter import DocumentPresenter
+from app.controllers.session_controller import EngineFactory, SessionController
+from app.controllers.settings import AppSettings
 from app.model.document import Document
 from app.resources import APP_NAME, icon
 from app.views.actions import WindowActions
 from app.views.canvas import MaskCanvas
-from app.views.document_view import DocumentPresenter
-from app.views.file_commands import FileCommands
 from app.views.memory_panel import MemoryPanel
 from app.views.objects_panel import ObjectsPanel
 from app.views.overlay import OverlayMode
 from app.views.plot_panel import PlotPanel
 from app.views.range_dialog import RangeDialog
-from app.views.session_controller import EngineFactory, SessionController
-from app.views.settings import AppSettings
 from app.views.settings_dialog import SettingsDialog
 from app.views.status_panel import StatusPanel
 from app.views.timeline import Timeline
 from app.views.tools import ToolKind
+from app.workers.engine_client import EngineClient
 
 SHUTDOWN_MS = 15000
 
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
             self.controller, self.canvas, self.timeline, self.objects_panel, self.memory_panel,
             self.plot_panel, self.status, self.settings,
         )  # fmt: skip
-        self.files = FileCommands(self, self.controller)
+        self.files = FileCommands(self, self.controller, self.show_error)
         self.undo_group = QUndoGroup(self)
         self._connect()
         self._sync_settings_ui()
@@ -163,9 +164,7 @@ class MainWindow(QMainWindow):
         c.error.connect(self.show_error)
         c.info.connect(lambda text: self.statusBar().showMessage(text, 5000))
         c.running_changed.connect(self._on_running)
-        c.engine_ready.connect(lambda arch: self.status.set_model(arch))
-        c.progress.connect(self.status.run_progress)
-        c.paused_changed.connect(self._on_paused)
+        c.engine_started.connect(self._on_engine_started)
 
     @property
     def document(self) -> Document | None:
@@ -184,6 +183,11 @@ class MainWindow(QMainWindow):
             getattr(self.document, method)(*args)
 
     # ------------------------------------------------------------------ handlers
+    def _on_engine_started(self, engine: EngineClient) -> None:
+        engine.ready.connect(lambda arch: self.status.set_model(arch))
+        engine.progress.connect(self.status.run_progress)
+        engine.paused_changed.connect(self._on_paused)
+
     def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
         return self.files.open_path(path, project_dir)
 

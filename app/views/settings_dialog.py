@@ -3,6 +3,8 @@ threshold. Values persist through :class:`AppSettings` (QSettings)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,9 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.views.overlay import OverlayMode
-from app.views.settings import AppSettings
-from vos_core.config import SessionConfig
-from vos_core.models.registry import get_spec, usable_arch_names
+from vos_core import SessionConfig, get_spec, usable_arch_names
+
+if TYPE_CHECKING:
+    from app.controllers.settings import AppSettings
 
 
 def _spin(low: int, high: int, value: int, tip: str, suffix: str = "") -> QSpinBox:
@@ -117,7 +120,7 @@ class SettingsDialog(QDialog):
             self.arch_description.setText("")
 
     def _defaults(self) -> None:
-        self._load(AppSettings())
+        self._load(type(self._initial)())
 
     def _load(self, s: AppSettings) -> None:
         self.arch.setCurrentIndex(max(0, self.arch.findData(s.arch)))

@@ -395,7 +395,7 @@ def test_drop_a_video_and_object_hotkeys(
 
 
 def test_settings_apply_and_persist(window: MainWindow) -> None:
-    from app.views.settings import AppSettings
+    from app.controllers.settings import AppSettings
 
     window.apply_settings(window.settings.with_(overlay_mode="contour", low_confidence=0.9, memory_every=2))
     assert window.canvas.overlay_mode.value == "contour"

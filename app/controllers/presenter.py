@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.controllers.session_controller import SessionController
+from app.controllers.settings import AppSettings
 from app.model.document import Document
 from app.views.canvas import MaskCanvas
 from app.views.memory_panel import MemoryPanel
 from app.views.objects_panel import ObjectsPanel
 from app.views.plot_panel import PlotPanel
-from app.views.session_controller import SessionController
-from app.views.settings import AppSettings
 from app.views.status_panel import StatusPanel
 from app.views.timeline import Timeline
-from vos_core.memory.bank import MemoryStats
+from vos_core import MemoryStats
 
 REFRESH_MS = 150  # marks and plots are redrawn at most this often while results stream in
 

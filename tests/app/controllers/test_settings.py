@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from app.views.settings import AppSettings, add_recent_file, recent_files, remove_recent_file
+from app.controllers.settings import AppSettings, add_recent_file, recent_files, remove_recent_file
 from app.views.settings_dialog import SettingsDialog
 from vos_core.config import SessionConfig
 

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.controllers.settings import AppSettings
 from app.model.document import Document
-from app.views.settings import AppSettings
 from app.workers.engine_client import EngineClient
-from vos_core.errors import VosError
-from vos_core.inference.results import FrameResult
+from vos_core import FrameResult, VosError
 
 EngineFactory = Callable[[], EngineClient]
 MB = 1024.0 * 1024.0
@@ -25,9 +24,7 @@ class SessionController(QObject):
     info = Signal(str)  # status-bar message
     result_received = Signal(int)  # frame index of an engine result (after the document applied it)
     running_changed = Signal(bool)
-    engine_ready = Signal(str)  # architecture name
-    progress = Signal(int, int, float, float)  # done, total, frames/s, eta seconds
-    paused_changed = Signal(bool)
+    engine_started = Signal(object)  # the EngineClient, once created: connect to its own signals
 
     def __init__(
         self,
@@ -56,10 +53,8 @@ class SessionController(QObject):
             engine.failed.connect(lambda message: self.error.emit("Engine error", message))
             engine.run_started.connect(self._on_run_started)
             engine.run_finished.connect(self._on_run_finished)
-            engine.ready.connect(self.engine_ready)
-            engine.progress.connect(self.progress)
-            engine.paused_changed.connect(self.paused_changed)
             self._engine = engine
+            self.engine_started.emit(engine)
         return self._engine
 
     @property
@@ -78,12 +73,15 @@ class SessionController(QObject):
         return ok
 
     def apply_settings(self, settings: AppSettings) -> None:
+        """Use new settings. Engine settings go to the running session, which applies them in
+        place (keeping its memory) or, when it cannot (another model, processing height), is
+        rebuilt from the annotations."""
         engine_changed = settings.session_config() != self.settings.session_config()
         self.settings = settings
         if engine_changed and self._engine is not None and self.document is not None:
             self.engine.configure(settings.session_config())
             self.document.set_settings(settings.session_config())
-            self.info.emit("Engine settings changed: the session is being rebuilt")
+            self.info.emit("Engine settings changed")
 
     # ------------------------------------------------------------------ documents
     def open(self, path: str | Path, project_dir: str | Path | None = None) -> bool:

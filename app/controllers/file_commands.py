@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
+from app.controllers.session_controller import SessionController
+from app.controllers.settings import add_recent_file, recent_files, remove_recent_file
 from app.resources import VIDEO_FILTER
 from app.views.export_dialog import ExportDialog, ExportRunner
-from app.views.session_controller import SessionController
-from app.views.settings import add_recent_file, recent_files, remove_recent_file
 from app.workers.export import ImportWorker
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
+ShowError = Callable[[str, str], None]  # title, message
 
 
 class FileCommands(QObject):
-    def __init__(self, window: MainWindow, controller: SessionController) -> None:
+    def __init__(self, window: QMainWindow, controller: SessionController, show_error: ShowError) -> None:
         super().__init__(window)
         self.window = window
         self.controller = controller
+        self.show_error = show_error
         self.exporter = ExportRunner(window)
         self.exporter.finished.connect(
             lambda folder: window.statusBar().showMessage(f"Exported to {folder}", 8000)
         )
-        self.exporter.failed.connect(lambda message: window.show_error("Export failed", message))
-        self.exporter.warned.connect(lambda message: window.show_error("Exported with problems", message))
+        self.exporter.failed.connect(lambda message: show_error("Export failed", message))
+        self.exporter.warned.connect(lambda message: show_error("Exported with problems", message))
         self._import: ImportWorker | None = None
 
     # ------------------------------------------------------------------ open
@@ -88,14 +88,14 @@ class FileCommands(QObject):
             if self.controller.document is not document:
                 return
             if not masks:
-                self.window.show_error("Nothing imported", f"No masks for this video were found in {folder}.")
+                self.show_error("Nothing imported", f"No masks for this video were found in {folder}.")
                 return
             document.import_masks(masks, f"Import {len(masks)} masks")
             document.set_current_frame(min(masks))
             self.window.statusBar().showMessage(f"Imported {len(masks)} masks", 5000)
 
         worker.finished.connect(done)
-        worker.failed.connect(lambda message: self.window.show_error("Import failed", message))
+        worker.failed.connect(lambda message: self.show_error("Import failed", message))
         worker.ended.connect(self._import_ended)
         worker.start()
 
