@@ -30,11 +30,7 @@ from app.model.undo import (
     RemoveObjectCommand,
     RenameObjectCommand,
 )
-from vos_core.config import SessionConfig
-from vos_core.data.frames import FrameCache, FrameSource, open_source
-from vos_core.errors import VosError
-from vos_core.inference.results import FrameResult
-from vos_core.memory.bank import MemoryStats
+from vos_core import FrameCache, FrameResult, FrameSource, MemoryStats, SessionConfig, VosError, open_source
 
 
 class EngineLike(Protocol):

@@ -14,8 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from vos_core.data.atomic import atomic_write_bytes
-from vos_core.data.masks import davis_palette, read_mask
+from vos_core import atomic_write_bytes, davis_palette, read_mask
 
 MaskSource = Literal["user", "propagated"]
 SOURCES: tuple[MaskSource, ...] = ("user", "propagated")
@@ -28,10 +27,6 @@ def check_source(source: str) -> MaskSource:
     if source not in SOURCES:
         raise ValueError(f"mask source must be 'user' or 'propagated', got {source!r}")
     return source  # type: ignore[return-value]
-
-
-def mask_file_name(frame: int) -> str:
-    return f"{int(frame):05d}.png"
 
 
 def check_labels(labels: np.ndarray, hw: tuple[int, int]) -> np.ndarray:

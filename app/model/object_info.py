@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from vos_core.data.masks import davis_palette
+from vos_core import davis_palette
 
 MIN_OBJECT_ID = 1
 MAX_OBJECT_ID = 255

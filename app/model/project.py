@@ -29,14 +29,11 @@ from app.model.mask_files import (
     check_labels,
     check_source,
     inspect_mask_file,
-    mask_file_name,
     read_mask_file,
     write_mask_file,
 )
 from app.model.object_info import ObjectInfo
-from vos_core.data.atomic import atomic_write_bytes
-from vos_core.data.frames import FrameSource, open_source
-from vos_core.errors import ProjectError, VosError
+from vos_core import FrameSource, ProjectError, VosError, atomic_write_bytes, mask_file_name, open_source
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from vos_core.config import MemoryConfig, ReadoutConfig, SessionConfig
+from vos_core import MemoryConfig, ReadoutConfig, SessionConfig
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.model.document import Document
 from app.workers.export import ExportWorker, export_job_for
-from vos_core.errors import VosError
+from vos_core import VosError
 
 
 @dataclass(frozen=True)

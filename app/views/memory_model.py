@@ -9,8 +9,7 @@ from PySide6.QtGui import QFont
 
 from app.resources import KIND_COLOURS, KIND_NAMES, icon
 from app.views.thumbnails import ThumbnailCache
-from vos_core.memory.bank import MemoryStats
-from vos_core.memory.entries import EntryInfo
+from vos_core import EntryInfo, MemoryStats
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -35,7 +35,7 @@ from app.views.memory_model import (
     kind_key,
 )
 from app.views.thumbnails import ThumbnailCache
-from vos_core.memory.bank import MemoryStats
+from vos_core import MemoryStats
 
 _Index = QModelIndex | QPersistentModelIndex
 

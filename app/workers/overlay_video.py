@@ -10,9 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vos_core.data.atomic import atomic_path
-from vos_core.data.masks import davis_palette
-from vos_core.errors import VosInputError
+from vos_core import VosInputError, atomic_path, davis_palette
 
 CODECS = ("libx264", "mpeg4")
 

@@ -9,10 +9,10 @@ import pytest
 from synthetic_video import SyntheticVideo
 
 from app.model.document import Document
+from vos_core import MemoryStats
 from vos_core.config import MemoryConfig, SessionConfig
 from vos_core.errors import ProjectError, VosError, VosInputError
 from vos_core.inference.results import FrameResult, Timings
-from vos_core.memory.bank import MemoryStats
 
 
 def fake_result(index: int, labels: np.ndarray, confidence: float = 0.8, given: bool = False):

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from app.views.memory_model import COL_KIND, COL_PIN, COL_SIZE, COL_THUMB, COL_USAGE, ContributionRole
 from app.views.memory_panel import COL_CONTRIB, MemoryPanel
-from vos_core.memory.bank import MemoryStats
+from vos_core import MemoryStats
 from vos_core.memory.entries import EntryInfo, EntryKind
 
 

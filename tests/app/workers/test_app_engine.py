@@ -10,9 +10,7 @@ import pytest
 from synthetic_video import SyntheticVideo, iou
 
 from app.workers.engine_client import EngineClient
-from vos_core.config import SessionConfig
-from vos_core.inference.results import FrameResult
-from vos_core.memory.entries import EntryKind
+from vos_core import EntryKind, FrameResult, MemoryConfig, SessionConfig
 from vos_core.models.archs.propagation import LabelPropagation
 
 TIMEOUT = 120_000
@@ -222,6 +220,29 @@ def test_reseed_reset_and_reconfigure(qtbot, client: EngineClient, video: Synthe
     # the rebuilt session replays the annotations it was given (10 by reseed, then 0)
     assert sorted(e.frame for e in memory.args[0].entries) == [0, 10]
     assert run(qtbot, client, 0, 4)
+
+
+def test_settings_change_keeps_working_and_long_term_memory(
+    qtbot, client: EngineClient, video: SyntheticVideo
+) -> None:
+    """Memory and thread settings reach the running session in place: nothing is rebuilt, so
+    the working and long-term entries learnt from a run are still there afterwards."""
+    with qtbot.waitSignal(client.ready, timeout=TIMEOUT):
+        client.configure(SessionConfig(threads=1, memory=MemoryConfig(every=2)))
+    annotate_first(qtbot, client, video)
+    assert run(qtbot, client, 0, 19)
+    with qtbot.waitSignal(client.memory_changed, timeout=TIMEOUT) as before:
+        client.request_memory()
+    learnt = {e.id: e.kind for e in before.args[0].entries if e.kind != EntryKind.PERMANENT}
+    assert {EntryKind.WORKING, EntryKind.LONG_TERM} <= set(learnt.values())
+    seen = Recorder(client)
+    with qtbot.waitSignal(client.ready, timeout=TIMEOUT):
+        client.configure(SessionConfig(threads=2, memory=MemoryConfig(every=3, long_term_size=10)))
+    with qtbot.waitSignal(client.memory_changed, timeout=TIMEOUT) as after:
+        client.request_memory()
+    assert {e.id: e.kind for e in after.args[0].entries if e.kind != EntryKind.PERMANENT} == learnt
+    assert seen.failures == []
+    assert run(qtbot, client, 19, 10, direction="backward", seed=video.masks[19])  # still usable
 
 
 def test_bad_video_fails_cleanly(qtbot, tmp_path: Path, no_thread_leaks) -> None:
