@@ -14,8 +14,8 @@ Masks (``mask_store.py``)
     (read-only array: copy to edit), ``set(i, labels, source)``, ``clear(i)``, ``source(i)``,
     ``has_mask(i)``, ``frames()``, ``annotated_frames()``, ``propagated_frames()``,
     ``request_save()``, ``flush(timeout=None) -> bool``, ``pending``, ``all_saved``, ``close()``.
-    Signals ``changed(int frame)``, ``problem(str)``, ``saved()``. Writes go to a background writer
-    thread within ``autosave_ms`` (≤ 1 s).
+    Signals ``changed(int frame)``, ``problem(str)``, ``saved()``. Writes go to a background write
+    batch (a ``Job`` of ``app.workers.worker``, one at a time) within ``autosave_ms`` (≤ 1 s).
 
 Objects (``objects.py``, ``object_info.py``)
     ``ObjectInfo(id, name, colour "#rrggbb", visible=True)`` (frozen; ``ObjectInfo.new(id)`` gives
