@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from app.views.tools import BoxTool, BrushTool, PolygonTool, fill_holes
-from vos_core import grabcut_box
 
 
 class Host:
@@ -117,15 +116,3 @@ def test_fill_holes_fills_background_holes_only() -> None:
     labels[1, 19] = 0  # touches the border: not a hole
     out = fill_holes(labels, 1)
     assert out[4:6, 4:6].all() and (out[8:10, 8:10] == 2).all() and out[1, 19] == 0
-
-
-def test_grabcut_finds_the_square_inside_the_box() -> None:
-    rng = np.random.default_rng(0)
-    image = rng.integers(60, 120, (120, 160, 3)).astype(np.uint8)
-    image[40:70, 50:80] = (220, 40, 40)
-    mask = grabcut_box(image, (42, 32, 90, 78))
-    truth = np.zeros(mask.shape, bool)
-    truth[40:70, 50:80] = True
-    iou = (mask & truth).sum() / (mask | truth).sum()
-    assert iou > 0.9
-    assert not mask[:32].any() and not mask[:, :42].any()
