@@ -132,7 +132,7 @@ def main() -> int:
     window.objects_panel.select_row(0)
     settle(app)
     progress: list[int] = []
-    window.controller.progress.connect(lambda done, *_: progress.append(done))
+    window.controller.engine.progress.connect(lambda done, *_: progress.append(done))
     window.actions.propagate_forward.trigger()
     wait(app, lambda: len(progress) >= 8)
     settle(app, 0.3)
