@@ -16,7 +16,7 @@ import csv
 import io
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from vos_core.cli_common import (
 from vos_core.config import SessionConfig
 from vos_core.data.atomic import atomic_write_bytes
 from vos_core.data.davis import DavisDataset, parse_sequence_arg
+from vos_core.data.frames import FrameSource
 from vos_core.data.masks import read_mask, write_mask
 from vos_core.errors import VosInputError
 from vos_core.inference.session import InferenceSession
@@ -86,6 +87,28 @@ def annotation_files(dataset: DavisDataset, seq: str) -> tuple[list[Path], list[
     return frame_files, [by_stem[f.stem] for f in frame_files]
 
 
+def first_mask_run(
+    frames: FrameSource, first: np.ndarray, config: SessionConfig, model: VosModel
+) -> Iterator[tuple[int, np.ndarray, float]]:
+    """The semi-supervised protocol, the one evaluation loop (CLI and dev scoring): frame 0's mask is
+    given, the rest is propagated forward. Yields (frame index, H×W labels, seconds the engine spent
+    on that frame), frame 0 first."""
+    session = InferenceSession(frames, config, model=model)
+    t0 = time.perf_counter()
+    session.annotate(0, first)
+    yield 0, first, time.perf_counter() - t0
+    if len(frames) < 2:
+        return
+    results = session.propagate(0, len(frames) - 1, "forward")
+    while True:
+        t0 = time.perf_counter()
+        result = next(results, None)
+        seconds = time.perf_counter() - t0
+        if result is None:
+            return
+        yield result.index, result.labels, seconds
+
+
 def evaluate_sequence(
     dataset: DavisDataset,
     seq: str,
@@ -101,27 +124,16 @@ def evaluate_sequence(
         gts = [read_mask(path, expected_hw=frames.size) for path in gt_files]
         if not np.any(gts[0]):
             raise VosInputError(f"the first mask of sequence {seq!r} ({gt_files[0]}) has no objects")
-        session = InferenceSession(frames, config, model=model)
-        preds: list[np.ndarray] = [gts[0]]
+        preds: list[np.ndarray] = []
         elapsed = 0.0
         with tqdm(
             total=len(frames), unit="frame", desc=seq, file=sys.stderr, disable=not progress,
             dynamic_ncols=True, leave=False,
         ) as bar:
-            t0 = time.perf_counter()
-            session.annotate(0, gts[0])
-            elapsed += time.perf_counter() - t0
-            write_mask(out / f"{frame_files[0].stem}.png", gts[0])
-            bar.update(1)
-            results = session.propagate(0, len(frames) - 1, "forward") if len(frames) > 1 else iter(())
-            while True:
-                t0 = time.perf_counter()
-                result = next(results, None)
-                elapsed += time.perf_counter() - t0
-                if result is None:
-                    break
-                preds.append(result.labels)
-                write_mask(out / f"{frame_files[result.index].stem}.png", result.labels)
+            for index, labels, seconds in first_mask_run(frames, gts[0], config, model):
+                elapsed += seconds
+                preds.append(labels)
+                write_mask(out / f"{frame_files[index].stem}.png", labels)
                 bar.update(1)
     score = score_sequence(preds, gts, skip_first_last=True, name=seq)
     return SequenceResult(score, len(preds), len(preds) / max(elapsed, 1e-9))

@@ -1,17 +1,38 @@
-"""Reader for the DAVIS dataset layout (``JPEGImages/480p/<seq>``, ``Annotations/480p/<seq>``)."""
+"""The DAVIS format: the dataset layout, read (:class:`DavisDataset`, :func:`find_annotation_folder`)
+and written (:class:`DavisWriter`), and the dev split held out of training.
+
+Layout (``ROOT`` = dataset root, ``NAME`` = sequence name)::
+
+    ROOT/JPEGImages/480p/NAME/00000.jpg                  the frames
+    ROOT/Annotations/480p/NAME/00000.png                 palette label maps (pixel = object id)
+    ROOT/ImageSets/480p/val.txt, ImageSets/2017/val.txt  sequence names, one per line
+
+File names are :func:`vos_core.data.masks.mask_file_name`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import io
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from vos_core.data.atomic import atomic_write_bytes
 from vos_core.data.frames import FolderSource, natural_sort_key
-from vos_core.data.masks import MASK_EXTENSIONS, read_mask
+from vos_core.data.masks import MASK_EXTENSIONS, mask_file_name, masks_from_folder, read_mask, write_mask
 from vos_core.errors import VosInputError
 
-__all__ = ["DEV_SEQUENCES", "DavisDataset", "parse_sequence_arg"]
+__all__ = [
+    "DEV_SEQUENCES", "RESOLUTION", "DavisDataset", "DavisWriter", "find_annotation_folder",
+    "parse_sequence_arg", "read_annotations", "safe_name",
+]
+
+#: the resolution folder this project reads first and writes
+RESOLUTION = "480p"
 
 #: the DAVIS 2016 train sequences held out for model selection (never trained on)
 DEV_SEQUENCES = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
@@ -20,7 +41,7 @@ DEV_SEQUENCES = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
 class DavisDataset:
     """A DAVIS-style dataset root; sequences are the sub-folders of ``JPEGImages/480p``."""
 
-    def __init__(self, root: str | Path, resolution: str = "480p") -> None:
+    def __init__(self, root: str | Path, resolution: str = RESOLUTION) -> None:
         self.root = Path(root)
         self.image_root = self.root / "JPEGImages" / resolution
         self.annotation_root = self.root / "Annotations" / resolution
@@ -121,3 +142,101 @@ def parse_sequence_arg(arg: str, dataset: DavisDataset) -> list[str]:
             f"Unknown sequence(s){origin}: {', '.join(unknown)} (not in {dataset.root})"
         )
     return unique
+
+
+# ----------------------------------------------------------------------------------------- writing
+def safe_name(name: str) -> str:
+    """A file-system friendly version of a sequence or object name."""
+    cleaned = re.sub(r"[^\w\-. ]+", "_", name, flags=re.UNICODE).strip(" .")
+    return cleaned.replace(" ", "_") or "unnamed"
+
+
+def _jpeg_bytes(rgb: np.ndarray, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=int(quality))
+    return buffer.getvalue()
+
+
+def _binary_png(mask: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray((mask * 255).astype(np.uint8), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _add_to_list(path: Path, name: str) -> None:
+    names: list[str] = []
+    if path.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    names = [n for n in names if n]
+    if name not in names:
+        names.append(name)
+    atomic_write_bytes(path, ("\n".join(names) + "\n").encode("utf-8"))
+
+
+class DavisWriter:
+    """Writes one sequence in the DAVIS layout under ``root``, frame by frame, every file
+    atomically; :meth:`finish` adds the sequence to both ``ImageSets`` lists.
+
+    objects: object id -> folder name under ``root/objects/`` for per-object binary masks (0/255
+    PNGs; empty: none). Folders that cannot be created raise :class:`VosInputError`.
+    """
+
+    def __init__(
+        self, root: str | Path, name: str, objects: Mapping[int, str] | None = None, jpeg_quality: int = 90
+    ) -> None:
+        self.root = Path(root)
+        self.name = safe_name(name)
+        self.jpeg_quality = jpeg_quality
+        self.images = self.root / "JPEGImages" / RESOLUTION / self.name
+        self.annotations = self.root / "Annotations" / RESOLUTION / self.name
+        self.objects = {oid: self.root / "objects" / folder for oid, folder in (objects or {}).items()}
+        lists = [self.root / "ImageSets" / folder for folder in (RESOLUTION, "2017")]
+        for folder in (self.images, self.annotations, *lists, *self.objects.values()):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise VosInputError(f"Cannot create {folder}: {error.strerror or error}") from error
+
+    def write(self, index: int, rgb: np.ndarray, labels: np.ndarray) -> None:
+        """Frame ``index``: H×W×3 RGB (JPEG) and its H×W label map (palette PNG, per-object masks)."""
+        atomic_write_bytes(self.images / mask_file_name(index, ".jpg"), _jpeg_bytes(rgb, self.jpeg_quality))
+        write_mask(self.annotations / mask_file_name(index), labels)
+        for object_id, folder in self.objects.items():
+            atomic_write_bytes(folder / mask_file_name(index), _binary_png(labels == object_id))
+
+    def finish(self) -> None:
+        for folder in (RESOLUTION, "2017"):
+            _add_to_list(self.root / "ImageSets" / folder / "val.txt", self.name)
+
+
+# ----------------------------------------------------------------------------------------- reading
+def find_annotation_folder(folder: str | Path, name: str | None = None) -> Path:
+    """Where the masks are: ``folder`` itself, or, for a DAVIS root, ``Annotations/<res>/<name>``
+    (``name`` may be omitted when the root holds exactly one sequence)."""
+    root = Path(folder)
+    annotations = root / "Annotations"
+    if not annotations.is_dir():
+        return root
+    candidates = sorted(
+        seq for res in annotations.iterdir() if res.is_dir() for seq in res.iterdir() if seq.is_dir()
+    )
+    if name is not None:
+        candidates = [seq for seq in candidates if seq.name == name]
+    by_name = {seq.name for seq in candidates}
+    if len(by_name) != 1:
+        listed = ", ".join(sorted(by_name)) or "none"
+        raise VosInputError(
+            f"{root} is a DAVIS folder with {len(by_name)} matching sequences ({listed}): "
+            f"choose the sequence's own folder under Annotations"
+        )
+    preferred = [seq for seq in candidates if seq.parent.name == RESOLUTION]
+    return (preferred or candidates)[0]
+
+
+def read_annotations(
+    folder: str | Path, n_frames: int, hw: tuple[int, int], name: str | None = None
+) -> dict[int, np.ndarray]:
+    """Label maps by frame from a folder of ``%05d.png`` palette masks (or a DAVIS root).
+    Raises ``VosInputError`` for a missing folder, a frame past the end or a size mismatch."""
+    return masks_from_folder(find_annotation_folder(folder, name), n_frames, hw)

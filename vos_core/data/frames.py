@@ -8,15 +8,20 @@ folder-only users never load PyAV) and is re-exported here.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
-import cv2
 import numpy as np
 from PIL import Image
 
+from vos_core.data.source_base import (  # noqa: F401 - re-exported: the sources' shared parts
+    FRAME_CACHE_BYTES,
+    CachedSource,
+    FrameCache,
+    check_index,
+    resize_frame,
+)
 from vos_core.errors import VosInputError
 
 if TYPE_CHECKING:
@@ -77,75 +82,13 @@ class FrameSource(Protocol):
     ) -> None: ...
 
 
-#: Default byte budget of a :class:`FrameCache`: about 80 frames at 480p but only 4 at 4K.
-FRAME_CACHE_BYTES = 100 * 1024 * 1024
-
-
-class FrameCache:
-    """A tiny LRU cache ``index -> H×W×3 frame``, bounded by a count and by a byte budget
-    (the most recent frame is always kept, even when it alone exceeds ``max_bytes``)."""
-
-    def __init__(self, capacity: int = 8, max_bytes: int = FRAME_CACHE_BYTES) -> None:
-        self.capacity = max(0, capacity)
-        self.max_bytes = max(0, max_bytes)
-        self.nbytes = 0
-        self._items: OrderedDict[int, np.ndarray] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, index: int) -> np.ndarray | None:
-        frame = self._items.get(index)
-        if frame is not None:
-            self._items.move_to_end(index)
-        return frame
-
-    def put(self, index: int, frame: np.ndarray) -> None:
-        if self.capacity == 0:
-            return
-        old = self._items.pop(index, None)
-        if old is not None:
-            self.nbytes -= old.nbytes
-        self._items[index] = frame
-        self.nbytes += frame.nbytes
-        while len(self._items) > self.capacity or (self.nbytes > self.max_bytes and len(self._items) > 1):
-            _, dropped = self._items.popitem(last=False)
-            self.nbytes -= dropped.nbytes
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.nbytes = 0
-
-
-def resize_frame(rgb: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """Resize an ``H×W[×C]`` image to ``size_hw`` (INTER_AREA when shrinking, else INTER_LINEAR)."""
-    height, width = int(size_hw[0]), int(size_hw[1])
-    if height <= 0 or width <= 0:
-        raise ValueError(f"invalid target size {size_hw}")
-    if rgb.shape[:2] == (height, width):
-        return rgb
-    shrinking = height * width < rgb.shape[0] * rgb.shape[1]
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(rgb, (width, height), interpolation=interpolation)
-
-
 def natural_sort_key(name: str) -> list[Any]:
     """Sort key putting ``"2.jpg"`` before ``"10.jpg"`` (case-insensitive)."""
     parts = re.split(r"(\d+)", name.lower())
     return [int(part) if index % 2 else part for index, part in enumerate(parts)]
 
 
-def check_index(i: int, length: int, path: Path) -> int:
-    """Validate a frame index (negative indices count from the end) and return it as an int."""
-    index = int(i)
-    if index < 0:
-        index += length
-    if not 0 <= index < length:
-        raise IndexError(f"frame {i} out of range for {path} ({length} frames)")
-    return index
-
-
-class FolderSource:
+class FolderSource(CachedSource):
     """Frames from a folder of images, naturally sorted by file name.
 
     Non-image files and hidden files are ignored. All images must share frame 0's size; this is
@@ -153,13 +96,9 @@ class FolderSource:
     """
 
     def __init__(self, folder: str | Path, fps: float = 24.0, cache_size: int = 8) -> None:
-        self.path = Path(folder)
+        super().__init__(Path(folder), fps, cache_size)
         self.name = self.path.name
-        self._fps = float(fps)
-        self._bad: set[int] = set()
-        self._cache = FrameCache(cache_size)
         self.files: list[Path] = []
-        self._size = (0, 0)
         if not self.path.is_dir():
             raise VosInputError(f"Frame folder not found: {self.path}")
         files = [
@@ -199,23 +138,10 @@ class FolderSource:
     def __len__(self) -> int:
         return len(self.files)
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._size
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def bad_frames(self) -> list[int]:
-        return sorted(self._bad)
-
     def read(self, i: int) -> np.ndarray:
-        index = check_index(i, len(self.files), self.path)
-        cached = self._cache.get(index)
+        index, cached = self._cached(i)
         if cached is not None:
-            return cached.copy()
+            return cached
         file = self.files[index]
         try:
             with Image.open(file) as image:
@@ -232,20 +158,6 @@ class FolderSource:
             )
         self._cache.put(index, rgb)
         return rgb.copy()
-
-    def close(self) -> None:
-        self._cache.clear()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"FolderSource({str(self.path)!r}, frames={len(self)}, size={self._size})"

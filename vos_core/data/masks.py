@@ -14,13 +14,40 @@ from vos_core.data.frames import natural_sort_key
 from vos_core.errors import VosInputError
 
 __all__ = [
-    "MASK_EXTENSIONS", "davis_palette", "mask_file_name", "masks_from_folder", "read_mask", "write_mask",
+    "MASK_EXTENSIONS", "LabelMapError", "check_label_map", "davis_palette", "mask_file_name",
+    "masks_from_folder", "read_mask", "write_mask",
 ]
 
 MASK_EXTENSIONS = frozenset({".png", ".bmp", ".tif", ".tiff", ".gif", ".webp"})
 # Grayscale images with at most this many distinct values are taken as label maps.
 MAX_GRAY_LABELS = 64
 _READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+class LabelMapError(VosInputError, ValueError):
+    """A label map that is not a non-empty ``H×W`` array of integers 0..255 (or not the video's
+    size). Both a :class:`VosInputError` (user input) and a ``ValueError`` (a caller's bug)."""
+
+
+def check_label_map(labels: np.ndarray, hw: tuple[int, int] | None = None) -> np.ndarray:
+    """The one label-map check: ``labels`` as an ``H×W`` uint8 array (bool and wider integer
+    types converted); ``hw`` = (H, W) the video's size when known. Raises :class:`LabelMapError`."""
+    array = np.asarray(labels)
+    if array.ndim != 2 or array.size == 0:
+        raise LabelMapError(f"a mask must be a non-empty 2-D label map, got shape {array.shape}")
+    if hw is not None and array.shape != tuple(hw):
+        raise LabelMapError(
+            f"mask size {array.shape[1]}x{array.shape[0]} does not match the video ({hw[1]}x{hw[0]})"
+        )
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool:
+        return array.astype(np.uint8)
+    if array.dtype.kind not in "ui" or array.min() < 0 or array.max() > 255:
+        raise LabelMapError(
+            f"mask values must be integers 0..255, got {array.dtype} {array.min()}..{array.max()}"
+        )
+    return array.astype(np.uint8)
 
 
 def mask_file_name(index: int, suffix: str = ".png") -> str:
@@ -140,15 +167,7 @@ def read_mask(path: str | Path, expected_hw: tuple[int, int] | None = None) -> n
 
 def write_mask(path: str | Path, labels: np.ndarray) -> None:
     """Atomically write an ``H×W`` label map (values 0..255) as a DAVIS-palette indexed PNG."""
-    array = np.asarray(labels)
-    if array.ndim != 2 or array.size == 0:
-        raise ValueError(f"labels must be a non-empty H×W array, got shape {array.shape}")
-    if array.dtype == bool:
-        array = array.astype(np.uint8)
-    if array.dtype.kind not in "ui":
-        raise ValueError(f"labels must be integers, got dtype {array.dtype}")
-    if array.min() < 0 or array.max() > 255:
-        raise ValueError(f"labels must be in 0..255, got {array.min()}..{array.max()}")
+    array = check_label_map(labels)
     image = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8), mode="P")
     image.putpalette(_palette().tobytes())
     buffer = io.BytesIO()

@@ -7,13 +7,11 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import av
 import numpy as np
 
-from vos_core.data.frames import FrameCache, check_index, resize_frame
+from vos_core.data.source_base import CachedSource, resize_frame
 from vos_core.errors import VosInputError
 
 # Forward gaps up to this many frames are decoded through rather than seeking.
@@ -41,7 +39,7 @@ def _short(error: BaseException) -> str:
     return reason.splitlines()[0].strip() if reason else type(error).__name__
 
 
-class VideoFileSource:
+class VideoFileSource(CachedSource):
     """Frames of a video file (mp4, mkv, avi, mov, webm), decoded on demand. Not thread-safe.
 
     Opening demuxes every packet once (no decoding) to count frames and find keyframes, then decodes
@@ -51,15 +49,12 @@ class VideoFileSource:
     """
 
     def __init__(self, path: str | Path, cache_size: int = 8) -> None:
-        self.path = Path(path)
+        super().__init__(Path(path), 0.0, cache_size)
         self.name = self.path.stem
-        self._cache = FrameCache(cache_size)
-        self._bad: set[int] = set()
         self._container: av.container.InputContainer | None = None
         self._frames: Iterator[tuple[int, av.VideoFrame]] | None = None
         self._last: int | None = None  # last index the running decoder produced (None = unanchored)
         self._index = _PacketIndex([], None, [0])
-        self._fps, self._size = 0.0, (0, 0)
         if not self.path.is_file():
             raise VosInputError(f"Video file not found: {self.path}")
         if self.path.stat().st_size == 0:
@@ -131,23 +126,10 @@ class VideoFileSource:
     def __len__(self) -> int:
         return len(self._index.pts)
 
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._size
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def bad_frames(self) -> list[int]:
-        return sorted(self._bad)
-
     def read(self, i: int) -> np.ndarray:
-        index = check_index(i, len(self), self.path)
-        cached = self._cache.get(index)
+        index, cached = self._cached(i)
         if cached is not None:
-            return cached.copy()
+            return cached
         self._raise_if_bad(index)
         if self._container is None:
             raise VosInputError(f"{self.path} is closed")
@@ -170,17 +152,6 @@ class VideoFileSource:
             with contextlib.suppress(*_DECODE_ERRORS):
                 self._container.close()
             self._container = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

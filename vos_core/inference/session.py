@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import cv2
 import numpy as np
 import torch
 
 from vos_core.config import SessionConfig
+from vos_core.data.masks import check_label_map
+from vos_core.data.source_base import resize_frame
 from vos_core.errors import VosInputError
 from vos_core.inference.objects import (
     ObjectRegistry,
@@ -242,19 +243,7 @@ class InferenceSession:
             )
 
     def _check_labels(self, labels: np.ndarray) -> np.ndarray:
-        labels = np.asarray(labels)
-        if labels.ndim != 2:
-            raise VosInputError(f"a mask must be a 2-D label map, got shape {labels.shape}")
-        if self._frame_hw is not None and labels.shape != self._frame_hw:
-            raise VosInputError(
-                f"mask size {labels.shape[1]}x{labels.shape[0]} does not match the video "
-                f"({self._frame_hw[1]}x{self._frame_hw[0]})"
-            )
-        if labels.dtype != np.uint8:
-            if labels.min() < 0 or labels.max() > 255:
-                raise VosInputError("mask values must be 0..255")
-            labels = labels.astype(np.uint8)
-        return labels
+        return check_label_map(labels, self._frame_hw)
 
     def _read(self, index: int, frame: np.ndarray | None) -> np.ndarray:
         if frame is None:
@@ -276,10 +265,7 @@ class InferenceSession:
         hw = processing_size(
             self._frame_hw or rgb.shape[:2], self.process_height, self.model.min_process_height
         )
-        if rgb.shape[:2] != hw:
-            shrink = hw[0] < rgb.shape[0]
-            method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-            rgb = cv2.resize(rgb, (hw[1], hw[0]), interpolation=method)
+        rgb = resize_frame(rgb, hw)
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
         with torch.inference_mode():
             return self.model.encode_frame(t.to(self.device))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,11 +9,11 @@ import torch
 
 from vos_core.config import SessionConfig
 from vos_core.data.davis import DEV_SEQUENCES, DavisDataset
-from vos_core.inference.session import InferenceSession
+from vos_core.evaluate import first_mask_run
 from vos_core.metrics import mean_jf, score_sequence
 from vos_core.models.base import VosModel
+from vos_core.models.encoders.shared import frozen_encoder
 from vos_core.models.parts.backbone import Backbone
-from vos_core.models.registry import frozen_encoder
 from vos_core.threads import ThreadBudget
 
 
@@ -45,11 +44,10 @@ def evaluate_dev(
         for seq in sequences:
             gts = list(dataset.masks(seq))
             with dataset.frames(seq) as frames:
-                session = InferenceSession(frames, config, model=model)
-                preds = [session.annotate(0, gts[0]).labels]
-                t0 = time.perf_counter()
-                preds += [r.labels for r in session.propagate(0, len(frames) - 1)]
-                seconds += time.perf_counter() - t0
+                preds = []
+                for index, labels, elapsed in first_mask_run(frames, gts[0], config, model):
+                    preds.append(labels)
+                    seconds += elapsed if index else 0.0
                 frames_done += len(frames) - 1
             scores.append(score_sequence(preds, gts, name=seq))
     finally:

@@ -128,7 +128,7 @@ def test_unwritable_output_fails_cleanly(qtbot, tmp_path: Path, document: Docume
 def test_write_error_mid_export(
     qtbot, tmp_path: Path, document: Document, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.workers import davis_export
+    from vos_core.data import davis as davis_export  # the DAVIS writer writes the masks
 
     calls = {"n": 0}
     original = davis_export.write_mask
@@ -150,7 +150,7 @@ def test_write_error_mid_export(
 def test_cancel(
     no_thread_leaks, qtbot, tmp_path: Path, document: Document, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.workers import davis_export
+    from vos_core.data import davis as davis_export  # the DAVIS writer writes the masks
 
     original = davis_export.write_mask
 
