@@ -118,6 +118,8 @@ class Job(QObject):
         if self._begin():
             while self._advance():
                 pass
+            if not self.finished_running:  # paused: nothing can resume a synchronous run
+                self._finish(None, JobCancelled())
         self._deliver(self.result, self.error)
 
     def cancel(self) -> None:
