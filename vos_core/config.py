@@ -68,7 +68,7 @@ class SessionConfig:
         None = the architecture's own (``VosModel.process_height``: chosen on the dev split and
         recorded in its model card). Results are always returned at the original resolution.
     device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
-    accelerate: run the frozen encoder through ONNX Runtime on the CPU when available.
+    accelerate: run the frame encoder through ONNX Runtime on the CPU when available.
     threads: torch/ORT intra-op threads (0 = all cores).
     """
 

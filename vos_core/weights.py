@@ -1,7 +1,8 @@
 """Trained weights: model cards, hashing and strict loading.
 
-A weights file ``<arch>.pt`` holds the state dict of the trained heads only (the frozen ImageNet
-encoder is not a parameter of the heads and is loaded from its own package). Next to it,
+A weights file ``<arch>.pt`` holds the state dict of the trained heads only (the ImageNet encoder
+is loaded from its own package; only the blocks a model fine-tunes, ``tuned.*``, are saved with the
+heads). Next to it,
 ``<arch>.json`` is the :class:`ModelCard` with the file's SHA-256. Loading verifies the card's
 architecture and hash, reads with ``torch.load(weights_only=True)`` and matches keys strictly; any
 failure raises :class:`WeightsError` with a message for the user.

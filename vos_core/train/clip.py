@@ -3,7 +3,7 @@
 For each clip: frame 0's ground truth is encoded into memory; every later frame is read from the
 memory of the frames before it (all of them in the "bank", the latest ``recent_frames`` also as
 recent frames, as in the inference session), decoded, scored, and its prediction (``decode``'s
-probabilities, as the session's soft memory) encoded into memory for the next frame. The frozen
+probabilities, as the session's soft memory) encoded into memory for the next frame. The
 encoder runs once per clip, batched, and its features are reused by every stage (query and memory):
 that is the caching that is sound here, since every clip is freshly augmented.
 """

@@ -58,7 +58,7 @@ def trainable_archs() -> dict[str, Callable[[FrozenEncoder], LearnedVosModel]]:
 
 
 def build_heads(arch: str, seed: int | None = None) -> LearnedVosModel:
-    """Fresh (untrained) heads of ``arch`` on the frozen ImageNet encoder (torch path), initialised
+    """Fresh (untrained) heads of ``arch`` on the ImageNet encoder (torch path), initialised
     from ``seed`` when given (the encoder is loaded first so the seed alone decides the heads)."""
     from vos_core.models.encoders.shared import pretrained_lite0
 

@@ -6,6 +6,7 @@ from vos_core.models.parts.blocks import CBAM, ChannelGate, Conv1x1, ResBlock, S
 from vos_core.models.parts.decoder import RefinementDecoder, UpsampleBlock
 from vos_core.models.parts.deform import ModulatedDeformConv2d, flow_warp
 from vos_core.models.parts.encoders import KeyProjection, MaskEncoder, MaskValueEncoder
+from vos_core.models.parts.key_value import KeyValueConfig, KeyValueModel
 from vos_core.models.parts.losses import SegLossConfig, aggregate_logits, bootstrapped_ce, dice_loss
 from vos_core.models.parts.model import LearnedVosModel, StashFrameFeatures
 from vos_core.models.readout import affinity_readout, view_of
@@ -18,6 +19,8 @@ __all__ = [
     "ChannelGate",
     "Conv1x1",
     "KeyProjection",
+    "KeyValueConfig",
+    "KeyValueModel",
     "LearnedVosModel",
     "MaskEncoder",
     "MaskValueEncoder",

@@ -1,4 +1,4 @@
-"""Access to the frozen ImageNet encoder for the trained heads.
+"""Access to the ImageNet encoder for the trained heads (frozen, but for a model's fine-tuned blocks).
 
 :class:`Backbone` is deliberately *not* an ``nn.Module``: the encoder's parameters never enter the
 heads' ``state_dict``, optimiser or DistributedDataParallel, and ``model.train()`` cannot unfreeze its

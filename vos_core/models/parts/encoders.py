@@ -1,6 +1,6 @@
-"""Learned encoders on top of the frozen backbone: key projection, mask/value encoders.
+"""Learned encoders on top of the backbone: key projection, mask/value encoders.
 
-Shapes: O objects, H×W processing resolution, h×w the stride-16 grid, s4/s8/s16 the frozen features
+Shapes: O objects, H×W processing resolution, h×w the stride-16 grid, s4/s8/s16 the encoder features
 (each 1×C×h'×w'), C_k key channels, C_v value channels.
 """
 
@@ -23,7 +23,7 @@ from vos_core.models.parts.blocks import (
 
 
 class KeyProjection(nn.Module):
-    """1×1 conv from the frozen stride-16 features to C_k keys: B×C_16×h×w -> B×C_k×h×w."""
+    """1×1 conv from the encoder's stride-16 features to C_k keys: B×C_16×h×w -> B×C_k×h×w."""
 
     def __init__(self, in_channels: int, key_dim: int = 64) -> None:
         super().__init__()
@@ -45,7 +45,7 @@ def object_masks(probs: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
 
 
 class MaskValueEncoder(nn.Module):
-    """Per-object values from frozen frame features and masks (a light STCN value encoder).
+    """Per-object values from encoder frame features and masks (a light STCN value encoder).
 
     Each object's mask and the other objects' mask sum (2 channels, area-pooled to stride 4) are
     concatenated with s4; two stride-2 conv stages mix in s8 and s16; a residual block and a 1×1

@@ -1,8 +1,9 @@
-"""Common base of the trained architectures (heads on the frozen EfficientNet-Lite0 backbone).
+"""Common base of the trained architectures (heads on the ImageNet EfficientNet-Lite0
+backbone: frozen, but for the last ``tuned_blocks`` stride-16 blocks a model fine-tunes).
 
 Stage methods keep :class:`VosModel`'s contract. Additions, used by training:
-- ``encode_frame(rgb, features=...)`` accepts the frozen features when they were already computed
-  (training runs the frozen encoder once per clip in one batch);
+- ``encode_frame(rgb, features=...)`` accepts the encoder features when they were already computed
+  (training runs the encoder once per clip in one batch);
 - ``decode_logits`` returns O×H×W logits; ``decode`` is their sigmoid.
 Skips are ``(s4, s8, s16)``, each 1×C×h'×w', for every trained architecture.
 
@@ -35,7 +36,7 @@ class StashFrameFeatures(FrameFeatures):
 
 
 class LearnedVosModel(VosModel):
-    """Heads on the frozen backbone; subclasses implement the stages and ``decode_logits``."""
+    """Heads on the shared backbone; subclasses implement the stages and ``decode_logits``."""
 
     trained = False
     exclusive = False
@@ -74,11 +75,11 @@ class LearnedVosModel(VosModel):
 
     @property
     def feature_channels(self) -> tuple[int, int, int]:
-        """(s4, s8, s16) channels of the frozen backbone."""
+        """(s4, s8, s16) channels of the backbone."""
         return self.backbone.channels
 
     def encode_frame(self, rgb: torch.Tensor, features: EncoderFeatures | None = None) -> FrameFeatures:
-        """rgb: 1×3×H×W in [0, 255]; features: its frozen features (1×C×h'×w' each) if known."""
+        """rgb: 1×3×H×W in [0, 255]; features: its encoder features (1×C×h'×w' each) if known."""
         if rgb.dim() != 4 or rgb.shape[0] != 1 or rgb.shape[1] != 3:
             raise ValueError(f"encode_frame expects 1×3×H×W RGB, got shape {tuple(rgb.shape)}")
         f = features if features is not None else self.backbone(rgb)
@@ -87,7 +88,7 @@ class LearnedVosModel(VosModel):
 
     @abstractmethod
     def frame_features(self, f: EncoderFeatures, image_hw: tuple[int, int]) -> FrameFeatures:
-        """Frozen features of one frame -> this architecture's FrameFeatures."""
+        """Encoder features of one frame -> this architecture's FrameFeatures."""
 
     @abstractmethod
     def decode_logits(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:
