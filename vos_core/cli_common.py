@@ -3,7 +3,10 @@
 * :class:`OneLineParser`: argparse whose usage errors are one ``error: ...`` line (exit 2).
 * :func:`add_model_args` / :func:`session_config`: ``--arch``, ``--process-height``, ``--threads``.
 * :func:`staged_output_dir`: outputs go to a sibling ``DIR.partial-XXXX`` renamed to ``DIR`` only on
-  success, so a failed or interrupted run never leaves a half-written ``DIR``.
+  success, so a failed or interrupted run never leaves a half-written ``DIR`` (``evaluate``).
+* :func:`make_output_dir` / :func:`remove_temp_files`: for tools that write their results into ``DIR``
+  one file at a time, each atomically, so an interrupted run keeps every finished file and can be
+  resumed (``propagate``).
 * :func:`run_cli`: the error wrapper: ``VosError``/``OSError`` -> one line and exit 2, Ctrl-C -> 130,
   anything else -> ``error: internal error: ...`` and exit 1 (traceback only with ``--debug``).
 """
@@ -191,6 +194,43 @@ def staged_output_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path
                 parent.rmdir()
         raise
 
+
+
+def make_output_dir(out: str | Path, overwrite: bool = False, keep: bool = False) -> Path:
+    """Create ``out`` (and its missing parents) for results written into it one file at a time, each
+    atomically (:mod:`vos_core.data.atomic`), so an interrupted run leaves only whole files.
+
+    A non-empty ``out`` is refused unless ``overwrite`` (its contents are then deleted) or ``keep``
+    (its contents stay: resuming a run). Call it only once every input has been validated: nothing is
+    created or deleted before. Returns the absolute folder.
+    """
+    target = Path(out).absolute()
+    if keep and target.is_dir():
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise VosInputError(f"cannot write output folder {out}: it is not writable")
+        return target
+    check_output_dir(target, overwrite)
+    try:
+        if target.is_dir():
+            for entry in target.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise VosInputError(f"cannot create output folder {out}: {error.strerror or error}") from error
+    return target
+
+
+def remove_temp_files(folder: Path) -> list[Path]:
+    """Delete the hidden temporary files (``.NAME.XXXX.tmp.EXT``) that a process killed in the middle
+    of an atomic write left in ``folder``; return them."""
+    stale = [path for path in folder.glob(".*.tmp*") if path.is_file()]
+    for path in stale:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return stale
 
 # ---------------------------------------------------------------------------- error wrapper
 def run_cli(

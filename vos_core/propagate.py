@@ -1,7 +1,7 @@
 """Propagate given masks through a video from the command line.
 
     python -m vos_core.propagate SOURCE --masks PATH --out DIR [--arch NAME] [--process-height N]
-        [--threads N] [--backward] [--overwrite] [--quiet] [--debug]
+        [--threads N] [--backward] [--overwrite | --resume] [--quiet] [--debug]
 
 SOURCE is a video file or a folder of frames; PATH is a mask of the first frame (palette PNG) or a
 folder of masks named by frame index (``00012.png``). Every given mask is used. ``DIR`` receives
@@ -11,14 +11,26 @@ Propagation runs forward from the first given frame to the end and backward from
 With ``--backward`` it runs backward from the *last* given frame to the start and forward from it
 to the end. Frames that cannot be decoded (a damaged video) keep the mask of the neighbouring frame
 and are listed in one ``warning:`` line on stderr.
+
+Every input is checked (source, masks, architecture and its weights, output folder) before ``DIR``
+is created, so bad input writes nothing. Each mask is then written as soon as it is computed, each
+file atomically, so an interrupted run (Ctrl-C, a kill, a crash) keeps every finished mask.
+``DIR/.vos-propagate.json`` records what the run was started with (:class:`RunManifest`) and whether
+it completed. ``--resume`` finishes an interrupted run and gives the same files, byte for byte, as an
+uninterrupted one; it refuses a ``DIR`` started with another source, masks, architecture, weights or
+settings. Resuming replays the run from its start and skips the writes of masks already on disk (the
+memory of every architecture is rebuilt exactly that way, without a state file to keep in step).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -28,16 +40,22 @@ from vos_core.cli_common import (
     OneLineParser,
     add_model_args,
     add_run_args,
+    check_output_dir,
+    make_output_dir,
+    remove_temp_files,
     run_cli,
     session_config,
-    staged_output_dir,
 )
 from vos_core.config import SessionConfig
+from vos_core.data.atomic import atomic_write_bytes
 from vos_core.data.frames import FrameSource, open_source
-from vos_core.data.masks import masks_from_folder, write_mask
+from vos_core.data.masks import mask_file_name, masks_from_folder, write_mask
 from vos_core.errors import VosInputError
 from vos_core.inference.results import FrameResult
 from vos_core.inference.session import Direction, InferenceSession
+from vos_core.threads import ThreadBudget
+
+MANIFEST_NAME = ".vos-propagate.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,12 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--backward", action="store_true",
         help="anchor on the last given frame: propagate backward to the start, then forward",
     )
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="finish an interrupted run in DIR (same source, masks, architecture and settings)",
+    )
     add_run_args(parser)
     return parser
-
-
-def mask_name(index: int) -> str:
-    return f"{index:05d}.png"
 
 
 class HoldBadFrames:
@@ -135,51 +153,189 @@ def propagate_all(
                 yield result
 
 
+# ---------------------------------------------------------------------------- the run's record
+@dataclass(frozen=True)
+class RunManifest:
+    """What a run was started with; a resumed run must match it field for field.
+
+    source: absolute path; frames, height, width: its length and frame size; first_frame: SHA-256 of
+    frame 0's pixels (a replaced video at the same path); masks: SHA-256 of the given masks (frame
+    indices and labels); arch, weights: the architecture and the SHA-256 of its weights file (None for
+    a training-free one); process_height, threads, backward: the settings that change the result.
+    """
+
+    source: str
+    frames: int
+    height: int
+    width: int
+    first_frame: str
+    masks: str
+    arch: str
+    weights: str | None
+    process_height: int | None
+    threads: int
+    backward: bool
+
+    @staticmethod
+    def of(
+        source: FrameSource, masks: dict[int, np.ndarray], config: SessionConfig, backward: bool
+    ) -> RunManifest:
+        from vos_core.models.registry import get_spec
+        from vos_core.weights import weights_dir
+
+        masks_hash = hashlib.sha256()
+        for index in sorted(masks):
+            labels = np.ascontiguousarray(masks[index], dtype=np.uint8)
+            masks_hash.update(f"{index}:{labels.shape[0]}x{labels.shape[1]};".encode())
+            masks_hash.update(labels.tobytes())
+        weights_file = get_spec(config.arch).weights
+        weights = None
+        if weights_file is not None and (weights_dir() / weights_file).is_file():
+            weights = hashlib.sha256((weights_dir() / weights_file).read_bytes()).hexdigest()
+        try:
+            first = hashlib.sha256(np.ascontiguousarray(source.read(0)).tobytes()).hexdigest()
+        except VosInputError:
+            first = "undecodable"
+        height, width = source.size
+        return RunManifest(
+            source=str(Path(source.path).absolute()), frames=len(source), height=height, width=width,
+            first_frame=first, masks=masks_hash.hexdigest(), arch=config.arch, weights=weights,
+            process_height=config.process_height, threads=config.threads, backward=backward,
+        )  # fmt: skip
+
+    def differences(self, other: RunManifest) -> list[str]:
+        """``"arch ('stcn', now 'propagation')"`` for every field where ``other`` differs."""
+        return [
+            f"{f.name} ({getattr(self, f.name)!r}, now {getattr(other, f.name)!r})"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
+
+
+def write_manifest(out: Path, manifest: RunManifest, complete: bool) -> None:
+    text = json.dumps({"run": asdict(manifest), "complete": complete}, indent=1, sort_keys=True)
+    atomic_write_bytes(out / MANIFEST_NAME, (text + "\n").encode())
+
+
+def read_manifest(out: Path) -> tuple[RunManifest, bool] | None:
+    """The manifest in ``out`` and whether its run completed; None when there is none."""
+    path = out / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return RunManifest(**data["run"]), bool(data["complete"])
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise VosInputError(f"the run record {path} is unreadable ({error}); use --overwrite") from error
+
+
+def written_frames(out: Path, n_frames: int) -> set[int]:
+    """The frames whose mask file is in ``out`` (always whole: every mask is written atomically)."""
+    return {i for i in range(n_frames) if (out / mask_file_name(i)).is_file()}
+
+
+def plan_output(out: Path, manifest: RunManifest, resume: bool, overwrite: bool) -> set[int]:
+    """Check ``out`` against this run before anything is written; return the frames already done
+    (empty unless resuming). Raises ``VosInputError`` for a run that must not go into ``out``."""
+    if resume and overwrite:
+        raise VosInputError("--resume and --overwrite exclude each other")
+    found = read_manifest(out) if out.is_dir() else None
+    if not resume or not out.is_dir() or not any(out.iterdir()):
+        if found is not None and not found[1] and not overwrite:
+            done = len(written_frames(out, found[0].frames))
+            raise VosInputError(
+                f"output folder {out} holds an unfinished run ({done} of {found[0].frames} masks): "
+                f"add --resume to finish it, or --overwrite to start again"
+            )
+        check_output_dir(out, overwrite)
+        return set()
+    if found is None:
+        raise VosInputError(
+            f"cannot resume: {out} holds no run of vos_core.propagate (no {MANIFEST_NAME})"
+        )
+    differences = found[0].differences(manifest)
+    if differences:
+        raise VosInputError(
+            f"cannot resume {out}: it was started with a different {'; '.join(differences)}; "
+            f"repeat the original command with --resume, or use --overwrite to start again"
+        )
+    return written_frames(out, manifest.frames)
+
+
+# ---------------------------------------------------------------------------- running
 def run(
-    source: FrameSource,
+    session: InferenceSession,
+    frames: HoldBadFrames,
     masks: dict[int, np.ndarray],
     out: Path,
-    config: SessionConfig,
     backward: bool = False,
+    done: frozenset[int] = frozenset(),
     progress: bool = True,
-) -> float:
-    """Write one mask per frame into the existing folder ``out``; return the frames per second."""
-    n_frames = len(source)
-    frames = HoldBadFrames(source)
-    session = InferenceSession(frames, config)
-    written: set[int] = set()
+) -> tuple[int, float]:
+    """Write one mask per frame into ``out`` as soon as it is computed, skipping the ``done`` frames
+    (whose masks are computed all the same: later frames depend on them). Returns the number of
+    masks written and the frames per second."""
+    n_frames = len(frames)
+    produced: set[int] = set()
+    wrote = 0
     start = time.perf_counter()
     with tqdm(
-        total=n_frames, unit="frame", desc=source.name, file=sys.stderr, disable=not progress,
+        total=n_frames, unit="frame", desc=frames.source.name, file=sys.stderr, disable=not progress,
         dynamic_ncols=True, leave=False,
     ) as bar:
         for result in propagate_all(session, masks, n_frames, backward):
-            write_mask(out / mask_name(result.index), result.labels)
-            written.add(result.index)
+            if result.index not in done:
+                write_mask(out / mask_file_name(result.index), result.labels)
+                wrote += 1
+            produced.add(result.index)
             bar.update(1)
-    missing = sorted(set(range(n_frames)) - written)
-    if missing:  # cannot happen unless the session skips frames: never rename a partial result
+    missing = sorted(set(range(n_frames)) - produced)
+    if missing:  # cannot happen unless the session skips frames: never mark a partial result complete
         raise RuntimeError(f"frames {missing[:5]} were not produced")
     if frames.held:
         held = sorted(frames.held)
         listed = ", ".join(str(i) for i in held[:10]) + (", ..." if len(held) > 10 else "")
         print(
-            f"warning: {len(held)} frame(s) of {source.path} could not be decoded ({listed}); "
+            f"warning: {len(held)} frame(s) of {frames.source.path} could not be decoded ({listed}); "
             f"their masks continue from the neighbouring frame",
             file=sys.stderr,
         )
-    return n_frames / max(time.perf_counter() - start, 1e-9)
+    return wrote, n_frames / max(time.perf_counter() - start, 1e-9)
 
 
 def _main(args: argparse.Namespace) -> int:
     config = session_config(args)
+    ThreadBudget.of(config.threads).apply()
+    requested = Path(args.out)
     with open_source(args.source) as source:
         if len(source) == 0:
             raise VosInputError(f"{args.source} has no frames")
         masks = load_masks(args.masks, source)
-        with staged_output_dir(args.out, overwrite=args.overwrite) as partial:
-            fps = run(source, masks, partial, config, args.backward, progress=not args.quiet)
-    print(f"wrote {len(source)} masks to {args.out} ({fps:.1f} fps)")
+        manifest = RunManifest.of(source, masks, config, args.backward)
+        done = plan_output(requested.absolute(), manifest, args.resume, args.overwrite)
+        if len(done) == len(source):  # resuming a run that had written every mask
+            write_manifest(requested.absolute(), manifest, complete=True)
+            print(f"{args.out} is already complete ({len(source)} masks)")
+            return 0
+        frames = HoldBadFrames(source)
+        session = InferenceSession(frames, config)  # builds the model: a weights error writes nothing
+        # every input is valid: from here on, results go into OUT as they come
+        out = make_output_dir(requested, overwrite=args.overwrite, keep=args.resume)
+        remove_temp_files(out)
+        write_manifest(out, manifest, complete=False)
+        try:
+            wrote, fps = run(session, frames, masks, out, args.backward, frozenset(done), not args.quiet)
+        except BaseException:
+            kept = len(written_frames(out, len(source)))
+            print(
+                f"note: {kept} of {len(source)} masks are in {args.out}; run the same command with "
+                f"--resume to finish",
+                file=sys.stderr,
+            )
+            raise
+        write_manifest(out, manifest, complete=True)
+    already = f"; {len(done)} were there already" if done else ""
+    print(f"wrote {wrote} masks to {args.out} ({fps:.1f} fps{already})")
     return 0
 
 

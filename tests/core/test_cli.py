@@ -78,8 +78,15 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def mask_files(out: Path) -> list[Path]:
+    """The masks in ``out``; besides them only the run's manifest (no temp file is left)."""
+    files = sorted(p for p in out.iterdir() if p.name != propagate.MANIFEST_NAME)
+    assert (out / propagate.MANIFEST_NAME).is_file()
+    return files
+
+
 def read_outputs(out: Path) -> list[np.ndarray]:
-    files = sorted(out.iterdir())
+    files = mask_files(out)
     assert [f.name for f in files] == [f"{i:05d}.png" for i in range(N)]
     masks = []
     for f in files:
@@ -177,6 +184,8 @@ ERROR_CASES = {
     "bad option": ["frames", "--masks", "mask.png", "--process-height", "abc"],
     "unwritable out": ["frames", "--masks", "mask.png", "--out", "a_file/sub/out"],
     "out is a file": ["frames", "--masks", "mask.png", "--out", "a_file"],
+    "missing weights": ["frames", "--masks", "mask.png", "--arch", "stcn"],  # weights/ hidden here
+    "resume and overwrite": ["frames", "--masks", "mask.png", "--resume", "--overwrite"],
 }
 
 
@@ -197,21 +206,93 @@ def test_propagate_errors(case: str, data: Path, tmp_path: Path, capsys: pytest.
     assert (out.is_file() if case == "out is a file" else not out.exists()) and no_partials(out)
 
 
-def test_interrupt_removes_partial(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def interrupt_at_write(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """Ctrl-C (KeyboardInterrupt) in the middle of the ``n``-th mask write: ``n - 1`` masks are done."""
     calls = []
 
     def interrupted(path: Path, labels: np.ndarray) -> None:
         calls.append(path)
-        if len(calls) == 3:
+        if len(calls) == n:
             raise KeyboardInterrupt
         write_mask(path, labels)
 
     monkeypatch.setattr(propagate, "write_mask", interrupted)
+
+
+def file_bytes(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def test_ctrl_c_keeps_written_masks_and_resume_gives_the_same_files(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [str(data / "frames"), "--masks", str(data / "masks"), "--threads", "1", "--quiet"]
+    whole = tmp_path / "whole"
+    assert propagate.main([*args, "--out", str(whole)]) == 0
     out = tmp_path / "out"
-    assert propagate.main([str(data / "frames"), "--masks", str(data / "mask.png"), "--out", str(out)]) == 130
-    assert not out.exists() and no_partials(out)
-    assert "Traceback" not in capsys.readouterr().err
+    interrupt_at_write(monkeypatch, 5)
+    assert propagate.main([*args, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error: interrupted" in err and "--resume" in err
+    kept = mask_files(out)
+    assert len(kept) == 4  # the given frames 2 and 5, then frames 3 and 4 forward
+    assert [p.name for p in kept] == ["00002.png", "00003.png", "00004.png", "00005.png"]
+    for path in kept:
+        assert path.read_bytes() == (whole / path.name).read_bytes()
+    monkeypatch.setattr(propagate, "write_mask", write_mask)  # Ctrl-C no more
+    assert propagate.main([*args, "--out", str(out)]) == 2  # an unfinished run is not redone silently
+    assert "--resume" in capsys.readouterr().err
+    assert propagate.main([*args, "--out", str(out), "--resume"]) == 0
+    assert "wrote 6 masks" in capsys.readouterr().out
+    assert file_bytes(out) == file_bytes(whole)  # masks and manifest, byte for byte
+    assert no_partials(out)
+    # resuming a complete run changes nothing
+    assert propagate.main([*args, "--out", str(out), "--resume"]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert file_bytes(out) == file_bytes(whole)
+
+
+@pytest.mark.parametrize("change", ["masks", "source", "backward", "process height"])
+def test_resume_refuses_another_run(change: str, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    args = [str(data / "frames"), "--masks", str(data / "masks"), "--out", str(tmp_path / "out"), "--quiet"]
+    interrupt_at_write(monkeypatch, 4)
+    assert propagate.main(args) == 130
+    monkeypatch.setattr(propagate, "write_mask", write_mask)  # Ctrl-C no more
+    before = file_bytes(tmp_path / "out")
+    other = tmp_path / "other"
+    if change == "source":
+        other.mkdir()
+        for i in range(N):
+            Image.fromarray(np.roll(frame(i), 1, axis=0)).save(other / f"{i:05d}.png")
+    changed = {
+        "masks": [str(data / "frames"), "--masks", str(data / "mask.png"), *args[3:]],
+        "source": [str(other), *args[1:]],
+        "backward": [*args, "--backward"],
+        "process height": [*args, "--process-height", "64"],
+    }[change]
+    capsys.readouterr()
+    assert propagate.main([*changed, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert_one_error_line(err)
+    field = {"masks": "masks", "source": "source", "backward": "backward", "process height": "process_height"}
+    assert "cannot resume" in err and field[change] in err
+    assert file_bytes(tmp_path / "out") == before  # nothing written, nothing removed
+
+
+def test_resume_needs_a_run_of_this_tool(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    args = [str(data / "frames"), "--masks", str(data / "mask.png"), "--out", str(out), "--quiet"]
+    assert propagate.main([*args, "--resume"]) == 2
+    assert_one_error_line(capsys.readouterr().err)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    fresh = tmp_path / "fresh"  # nothing to resume: --resume simply runs
+    assert propagate.main([*args[:-2], str(fresh), "--resume"]) == 0
+    assert len(read_outputs(fresh)) == N
 
 
 def test_internal_error(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
