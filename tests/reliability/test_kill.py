@@ -1,7 +1,9 @@
 """Crash safety with real processes: SIGKILL a child mid-work, then reopen what it left in-process.
 
 The child (``kill_helper.py``) reports on stdout what is complete; everything it reported must be
-intact after the kill, temp files must never pass for masks, and the project must load.
+intact after the kill, temp files must never pass for masks, and the project must load. The
+propagation CLI is killed (SIGKILL) and interrupted (SIGINT, Ctrl-C) mid-run: the masks it wrote
+stay, whole, and ``--resume`` finishes the run to the same bytes as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -69,12 +71,18 @@ class Child:
         return list(self.lines)
 
     def kill(self, jitter_s: float = 0.0) -> None:
+        self.stop(signal.SIGKILL, jitter_s)
+
+    def stop(self, signal_: signal.Signals, jitter_s: float = 0.0) -> str:
+        """Send ``signal_`` after a random delay, wait for the end; return what it wrote on stderr."""
         time.sleep(random.uniform(0.0, jitter_s))  # land anywhere: mid-write or between writes
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
+        self.process.send_signal(signal_)
+        self.process.wait(timeout=60)
+        stderr = self.process.stderr.read() if self.process.stderr else ""
         for stream in (self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+        return stderr
 
 
 def reported(lines: list[str], word: str) -> list[int]:
@@ -187,30 +195,56 @@ def test_kill_during_autosave(qapp, tmp_path: Path) -> None:
     assert project.objects[0].name in (f"round {last}", f"round {last + 1}")
 
 
-def test_kill_cli_keeps_the_previous_output(tmp_path: Path) -> None:
-    frames = folder_with_non_images(tmp_path, n=80)
-    masks = tmp_path / "mask.png"
-    Image.fromarray(first_mask()).save(masks)
+def cli_args(frames: Path, mask: Path, out: Path) -> list[str | Path]:
+    """The propagation CLI with the cheapest model (training-free) on one thread."""
+    return ["-m", "vos_core.propagate", frames, "--masks", mask, "--out", out, "--arch", "propagation",
+            "--threads", "1", "--quiet"]  # fmt: skip
+
+
+def masks_in(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if not p.name.startswith(".")) if out.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def cli_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """80 tiny frames, their first mask and the output of one uninterrupted CLI run."""
+    root = tmp_path_factory.mktemp("cli_kill")
+    frames = folder_with_non_images(root, n=80)
+    mask = root / "mask.png"
+    Image.fromarray(first_mask()).save(mask)
+    whole = root / "whole"
+    done = subprocess.run([sys.executable, *map(str, cli_args(frames, mask, whole))], env=ENV, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(masks_in(whole)) == 80
+    return frames, mask, whole
+
+
+@pytest.mark.parametrize("signal_", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_interrupted_cli_keeps_its_masks_and_resumes_to_the_same_files(
+    signal_: signal.Signals, cli_reference: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    frames, mask, whole = cli_reference
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("previous results")
-    args = ["-m", "vos_core.propagate", frames, "--masks", masks, "--out", out, "--overwrite",
-            "--threads", "1"]  # fmt: skip
-    child = Child(*args)
-
-    def partial_files() -> list[Path]:
-        return [p for d in tmp_path.glob("out.partial-*") for p in d.iterdir() if not p.name.startswith(".")]
-
+    child = Child(*cli_args(frames, mask, out))
     end = time.monotonic() + 180
-    while len(partial_files()) < 5:
+    while len(masks_in(out)) < 5:
         assert child.process.poll() is None and time.monotonic() < end, "the CLI ended too early"
         time.sleep(0.01)
-    child.kill(jitter_s=0.05)
-    assert [p.name for p in out.iterdir()] == ["old.txt"]  # the previous output is untouched
-    for path in partial_files():
+    stderr = child.stop(signal_, jitter_s=0.05)
+    if signal_ == signal.SIGINT:  # Ctrl-C: a clean exit that says how to finish
+        assert child.process.returncode == 130, stderr
+        assert "error: interrupted" in stderr and "--resume" in stderr and "Traceback" not in stderr
+    else:
+        assert child.process.returncode == -signal.SIGKILL
+    kept = masks_in(out)
+    assert 5 <= len(kept) < 80
+    for path in kept:  # every mask under its final name is whole, and the one the full run made
         _complete_image(path)
-    done = subprocess.run(
-        [sys.executable, *map(str, args), "--quiet"], env=ENV, cwd=REPO, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == [f"{i:05d}.png" for i in range(80)]
+        assert path.read_bytes() == (whole / path.name).read_bytes()
+    resumed = subprocess.run([sys.executable, *map(str, cli_args(frames, mask, out)), "--resume"],
+                             env=ENV, cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(kept)} were there already" in resumed.stdout
+    files = {p.name: p.read_bytes() for p in out.iterdir()}  # no temp file left either
+    assert files == {p.name: p.read_bytes() for p in whole.iterdir()}
