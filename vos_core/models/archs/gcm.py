@@ -41,7 +41,6 @@ from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
-from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.blocks import Conv1x1, check_channels, conv3x3, pool_masks, position_map
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.encoders import KeyProjection, MaskValueEncoder
@@ -118,10 +117,8 @@ class GcmModel(LearnedVosModel):
     name = "gcm"
     config_type = GcmConfig
 
-    def __init__(self, encoder: FrozenEncoder, config: GcmConfig | None = None) -> None:
-        super().__init__(encoder, config or GcmConfig())
-        cfg = self.config
-        c4, c8, c16 = self.feature_channels
+    def build_heads(self, cfg: GcmConfig, channels: tuple[int, int, int]) -> None:
+        c4, c8, c16 = channels
         self.frame_proj = KeyProjection(c16, cfg.key_dim)
         self.value_encoder = MaskValueEncoder((c4, c8, c16), cfg.value_dim, cfg.value_hidden)
         self.current_value = Conv1x1(c16, cfg.value_dim)

@@ -31,7 +31,6 @@ from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
-from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import Conv1x1, check_channels
 from vos_core.models.parts.decoder import RefinementDecoder
@@ -86,10 +85,8 @@ class SitvosModel(LearnedVosModel):
     name = "sitvos"
     config_type = SitvosConfig
 
-    def __init__(self, encoder: FrozenEncoder, config: SitvosConfig | None = None) -> None:
-        super().__init__(encoder, config or SitvosConfig())
-        cfg = self.config
-        c4, c8, c16 = self.feature_channels
+    def build_heads(self, cfg: SitvosConfig, channels: tuple[int, int, int]) -> None:
+        c4, c8, c16 = channels
         self.embed = Conv1x1(c16, cfg.dim)
         self.mask_encoder = MaskEncoder(cfg.dim, in_masks=1, hidden=cfg.mask_hidden)
 

@@ -20,7 +20,6 @@ from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
-from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.key_value import KeyValueConfig, KeyValueModel
 from vos_core.models.readout import ReadoutResult, affinity_readout
@@ -40,10 +39,9 @@ class StcnModel(KeyValueModel):
     name = "stcn"
     config_type = StcnConfig
 
-    def __init__(self, encoder: FrozenEncoder, config: StcnConfig | None = None) -> None:
-        super().__init__(encoder, config or StcnConfig())
-        cfg = self.config
-        c4, c8, _ = self.feature_channels
+    def build_heads(self, cfg: StcnConfig, channels: tuple[int, int, int]) -> None:
+        super().build_heads(cfg, channels)
+        c4, c8, _ = channels
         self.decoder = RefinementDecoder(cfg.value_dim + cfg.query_dim, (c4, c8), cfg.decoder)
 
     def read_memory(

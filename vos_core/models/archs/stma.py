@@ -33,7 +33,6 @@ from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
-from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import Conv1x1, check_channels, sine_positions
 from vos_core.models.parts.decoder import RefinementDecoder
@@ -102,10 +101,8 @@ class StmaModel(LearnedVosModel):
     name = "stma"
     config_type = StmaConfig
 
-    def __init__(self, encoder: FrozenEncoder, config: StmaConfig | None = None) -> None:
-        super().__init__(encoder, config or StmaConfig())
-        cfg = self.config
-        c4, c8, c16 = self.feature_channels
+    def build_heads(self, cfg: StmaConfig, channels: tuple[int, int, int]) -> None:
+        c4, c8, c16 = channels
         self.tokens = Conv1x1(c16, cfg.dim)
         self.object_proj = nn.Linear(cfg.value_dim, cfg.dim)
         self.object_embed = nn.Parameter(torch.zeros(1, 1, cfg.dim))

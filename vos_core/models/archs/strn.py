@@ -32,7 +32,6 @@ from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
-from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import (
     CBAM,
@@ -148,10 +147,9 @@ class StrnModel(KeyValueModel):
     name = "strn"
     config_type = StrnConfig
 
-    def __init__(self, encoder: FrozenEncoder, config: StrnConfig | None = None) -> None:
-        super().__init__(encoder, config or StrnConfig())
-        cfg = self.config
-        c4, c8, _ = self.feature_channels
+    def build_heads(self, cfg: StrnConfig, channels: tuple[int, int, int]) -> None:
+        super().build_heads(cfg, channels)
+        c4, c8, _ = channels
         self.align = FeatureAlignment(cfg.key_dim, cfg.value_dim, cfg.query_dim, cfg.kernel)
         self.ptm = PrototypeTransformer(2 * cfg.value_dim + cfg.query_dim, cfg.value_dim, cfg.pixel_dim,
                                         cfg.prototypes, cfg.iterations)

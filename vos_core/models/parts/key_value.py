@@ -15,7 +15,6 @@ import torch
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.base import FrameFeatures
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
-from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.blocks import Conv1x1
 from vos_core.models.parts.encoders import KeyProjection, MaskValueEncoder
 from vos_core.models.parts.model import LearnedVosModel
@@ -40,12 +39,11 @@ class KeyValueModel(LearnedVosModel):
     """A learned model with STCN's key, value and query heads (``key_proj``, ``query_proj``,
     ``value_encoder``); subclasses add their readout and decoder."""
 
-    def __init__(self, encoder: FrozenEncoder, config: KeyValueConfig) -> None:
-        super().__init__(encoder, config)
-        c4, c8, c16 = self.feature_channels
-        self.key_proj = KeyProjection(c16, config.key_dim)
-        self.query_proj = Conv1x1(c16, config.query_dim)
-        self.value_encoder = MaskValueEncoder((c4, c8, c16), config.value_dim, config.value_hidden)
+    def build_heads(self, cfg: KeyValueConfig, channels: tuple[int, int, int]) -> None:
+        c16 = channels[2]
+        self.key_proj = KeyProjection(c16, cfg.key_dim)
+        self.query_proj = Conv1x1(c16, cfg.query_dim)
+        self.value_encoder = MaskValueEncoder(channels, cfg.value_dim, cfg.value_hidden)
 
     def frame_features(self, f: EncoderFeatures, image_hw: tuple[int, int]) -> FrameFeatures:
         key = self.key_proj(f.s16)[0]  # C_k×h×w

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -49,17 +50,23 @@ class LearnedVosModel(VosModel):
     #: the architecture's config dataclass (its registry spec builds the model with one)
     config_type: type = object
 
-    def __init__(self, encoder: FrozenEncoder, config: object) -> None:
-        """config: an instance of ``config_type``; its ``tuned_blocks`` (if any, default 0) last
-        stride-16 encoder blocks are fine-tuned with the heads."""
+    def __init__(self, encoder: FrozenEncoder, config: object | None = None) -> None:
+        """config: an instance of ``config_type`` (None: its defaults); its ``tuned_blocks`` (if
+        any, default 0) last stride-16 encoder blocks are fine-tuned with the heads. The heads are
+        then made by :meth:`build_heads`."""
         super().__init__()
-        self.config = config
+        self.config = config = config if config is not None else self.config_type()
         self.tuned_blocks = tuned_blocks = int(getattr(config, "tuned_blocks", 0))
         if tuned_blocks > 0:
             encoder, self.tuned = _tuned_copy(encoder, tuned_blocks)
             self.backbone = Backbone(encoder, grad_from=encoder.net.end_s16 - tuned_blocks)
         else:
             self.backbone = Backbone(encoder)
+        self.build_heads(config, self.feature_channels)
+
+    @abstractmethod
+    def build_heads(self, cfg: Any, channels: tuple[int, int, int]) -> None:
+        """Make the architecture's modules from its config and the (s4, s8, s16) encoder channels."""
 
     def train(self, mode: bool = True) -> LearnedVosModel:
         super().train(mode)
