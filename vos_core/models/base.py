@@ -19,6 +19,9 @@ from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.readout import ReadoutResult
 
+#: the recent frames' memory features, oldest first (read through the local window)
+RecentFrames = Sequence[MemoryFeatures]
+
 
 @dataclass(frozen=True)
 class FrameFeatures:
@@ -61,11 +64,7 @@ class VosModel(nn.Module, ABC):
 
     @abstractmethod
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         """Affinity readout of the bank and recent frames for this frame's keys."""
 

@@ -21,11 +21,17 @@ def _session(video, model, **memory) -> InferenceSession:
     return InferenceSession(video, cfg, model=model)
 
 
-def test_stats_pin_and_evict_go_through_the_session(model, one_thread) -> None:
-    video = SyntheticVideo(n=4)
+def _propagated(model, n: int) -> tuple[SyntheticVideo, InferenceSession]:
+    """A session that memorised every frame of an n-frame video, frame 0 given."""
+    video = SyntheticVideo(n=n)
     s = _session(video, model)
     s.annotate(0, video.labels(0))
-    list(s.propagate(0, 3))
+    list(s.propagate(0, n - 1))
+    return video, s
+
+
+def test_stats_pin_and_evict_go_through_the_session(model, one_thread) -> None:
+    _, s = _propagated(model, 4)
     stats = s.memory_stats()
     assert stats.count(EntryKind.PERMANENT) == 1 and stats.count(EntryKind.WORKING) == 3
     working = [e for e in stats.entries if e.kind == EntryKind.WORKING]
@@ -38,10 +44,7 @@ def test_stats_pin_and_evict_go_through_the_session(model, one_thread) -> None:
 
 
 def test_update_config_keeps_memory_and_applies_new_limits(model, one_thread) -> None:
-    video = SyntheticVideo(n=6)
-    s = _session(video, model)
-    s.annotate(0, video.labels(0))
-    list(s.propagate(0, 5))
+    video, s = _propagated(model, 6)
     before = s.memory_stats()
     assert before.count(EntryKind.WORKING) == 3 and before.count(EntryKind.LONG_TERM) == 2
     smaller = SessionConfig(memory=MemoryConfig(every=2, working_size=2), readout=ReadoutConfig(top_k=5))

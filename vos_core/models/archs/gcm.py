@@ -39,7 +39,7 @@ from torch import nn
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.base import FrameFeatures
+from vos_core.models.base import FrameFeatures, RecentFrames
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.parts.blocks import Conv1x1, check_channels, conv3x3, pool_masks, position_map
 from vos_core.models.parts.decoder import RefinementDecoder
@@ -176,11 +176,7 @@ class GcmModel(LearnedVosModel):
         return torch.zeros(o, n, *hw, device=device)
 
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         c_n, h, w = frame.key.shape
         o = bank.value.shape[0] if bank is not None else (recent[-1].value.shape[0] if recent else 0)

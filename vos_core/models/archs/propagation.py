@@ -6,8 +6,6 @@ themselves, so the readout *is* the prediction. It needs no VOS weights and runs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 import torch.nn.functional as F
 
@@ -15,7 +13,7 @@ from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.archs.key_basis import combined_keys, load_basis
-from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.base import FrameFeatures, RecentFrames, VosModel
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.readout import ReadoutResult, fused_readout, global_topk
 
@@ -84,11 +82,7 @@ class LabelPropagation(VosModel):
         )
 
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         assert frame.fine_key is not None
         c, h, w = frame.fine_key.shape

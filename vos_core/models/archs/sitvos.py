@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.base import FrameFeatures
+from vos_core.models.base import FrameFeatures, RecentFrames
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import Conv1x1, check_channels
@@ -116,11 +116,7 @@ class SitvosModel(LearnedVosModel):
         return MemoryFeatures(key=m_ori.flatten(1), value=m_e.flatten(2), hw=hw)
 
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         c, h, w = frame.key.shape
         chosen = select_memory(bank, recent, self.config.memory_frames)

@@ -11,15 +11,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
-from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.base import FrameFeatures
+from vos_core.models.base import FrameFeatures, RecentFrames
 from vos_core.models.parts.decoder import RefinementDecoder
 from vos_core.models.parts.key_value import KeyValueConfig, KeyValueModel
 from vos_core.models.readout import ReadoutResult, affinity_readout
@@ -45,11 +43,7 @@ class StcnModel(KeyValueModel):
         self.decoder = RefinementDecoder(cfg.value_dim + cfg.query_dim, (c4, c8), cfg.decoder)
 
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         return affinity_readout(frame.key, bank, recent, config, self.config.affinity)
 

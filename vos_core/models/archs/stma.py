@@ -31,7 +31,7 @@ from torch import nn
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
 from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.base import FrameFeatures
+from vos_core.models.base import FrameFeatures, RecentFrames
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import Conv1x1, check_channels, sine_positions
@@ -171,11 +171,7 @@ class StmaModel(LearnedVosModel):
         return MemoryFeatures(key=full_key, value=values.flatten(2), hw=(h, w))
 
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         cfg = self.config
         c, h, w = frame.key.shape

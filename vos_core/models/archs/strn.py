@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,8 +29,7 @@ from torch import nn
 
 from vos_core.config import ReadoutConfig
 from vos_core.memory.bank import MemoryView
-from vos_core.memory.entries import MemoryFeatures
-from vos_core.models.base import FrameFeatures
+from vos_core.models.base import FrameFeatures, RecentFrames
 from vos_core.models.parts.attention import AttentionBlock
 from vos_core.models.parts.blocks import (
     CBAM,
@@ -156,11 +154,7 @@ class StrnModel(KeyValueModel):
         self.decoder = RefinementDecoder(cfg.pixel_dim + cfg.value_dim, (c4, c8), cfg.decoder)
 
     def read_memory(
-        self,
-        frame: FrameFeatures,
-        bank: MemoryView | None,
-        recent: Sequence[MemoryFeatures],
-        config: ReadoutConfig,
+        self, frame: FrameFeatures, bank: MemoryView | None, recent: RecentFrames, config: ReadoutConfig
     ) -> ReadoutResult:
         c, h, w = frame.key.shape
         query = self.query(frame)
