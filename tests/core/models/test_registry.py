@@ -6,9 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
+from vos_core.data.masks import write_mask
 from vos_core.errors import WeightsError
 from vos_core.models.archs.stcn import StcnConfig
 from vos_core.models.registry import build, get_spec
@@ -50,7 +53,9 @@ def test_the_card_records_the_config_and_the_registry_builds_with_it(
         build("stcn")
 
 
-def test_cards_without_a_config_load_with_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cards_without_a_config_load_with_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shipped = weights_dir() / "stcn.pt"
     if not shipped.is_file():
         pytest.skip("no shipped stcn weights")
@@ -61,3 +66,21 @@ def test_cards_without_a_config_load_with_the_defaults(tmp_path: Path, monkeypat
     monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path))
     model = build("stcn")
     assert model.trained and model.config == StcnConfig()
+
+
+def test_the_cli_reports_missing_weights_on_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vos_core.evaluate import main
+
+    monkeypatch.setenv("VOS_WEIGHTS_DIR", str(tmp_path / "none"))
+    davis = tmp_path / "davis"
+    for folder in ("JPEGImages/480p/seq", "Annotations/480p/seq"):
+        (davis / folder).mkdir(parents=True)
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    Image.fromarray(rgb).save(davis / "JPEGImages/480p/seq/00000.jpg")
+    write_mask(davis / "Annotations/480p/seq/00000.png", np.ones((32, 48), np.uint8))
+    code = main(["--davis", str(davis), "--out", str(tmp_path / "out"), "--arch", "stcn", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "stcn.pt not found" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
