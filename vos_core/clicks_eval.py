@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="model working height (default: the card's)",
     )
+    p.add_argument(
+        "--refine-radius",
+        type=non_negative_int,
+        default=None,
+        metavar="R",
+        help="model: radius of the edge-snapping guided filter (0 = off; default: the model's)",
+    )
     p.add_argument("--max-clicks", type=positive_int, default=20)
     p.add_argument("--limit", type=non_negative_int, default=0, help="score at most N objects (0 = all)")
     p.add_argument("--threads", type=positive_int, default=1)
@@ -108,11 +115,12 @@ def _main(args: argparse.Namespace) -> int:
     if bool(args.davis) == bool(args.images):
         raise UsageError("give exactly one of --davis ROOT or --images DIR (see vos-clicks-eval --help)")
     torch.set_num_threads(args.threads)
-    method = (
-        ModelMethod(ClickSegmenter.load(args.weights, work_height=args.work_height, threads=args.threads))
-        if args.method == "model"
-        else GrabCutMethod()
-    )
+    method: ModelMethod | GrabCutMethod = GrabCutMethod()
+    if args.method == "model":
+        segmenter = ClickSegmenter.load(args.weights, work_height=args.work_height, threads=args.threads)
+        if args.refine_radius is not None:
+            segmenter.refine_radius = args.refine_radius
+        method = ModelMethod(segmenter)
     samples = (
         davis_samples(args.davis, args.sequences, args.frames)
         if args.davis

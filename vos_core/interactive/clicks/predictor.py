@@ -28,6 +28,8 @@ from vos_core.weights import ModelCard, load_weights, weights_dir
 WEIGHTS_FILE = "clicks.pt"
 #: default working height (frames taller than this are encoded scaled down)
 WORK_HEIGHT = 480
+#: default radius of the guided filter that snaps mask boundaries to image edges
+REFINE_RADIUS = 5
 
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1) in frame pixels, end exclusive
 
@@ -55,15 +57,38 @@ def working_size(hw: tuple[int, int], height: int) -> tuple[int, int]:
     return max(16, int(round(h * s / 16)) * 16), max(16, int(round(w * s / 16)) * 16)
 
 
+def edge_refine(prob: np.ndarray, frame: np.ndarray, radius: int = 5, eps: float = 1e-3) -> np.ndarray:
+    """Guided filter (He et al.) of an H×W probability map with the frame's grey levels as guide:
+    the coarse (stride-4) mask boundary snaps to the image edges. Returns H×W float32."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    p = prob.astype(np.float32)
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, size)
+
+    mean_i, mean_p = box(grey), box(p)
+    a = (box(grey * p) - mean_i * mean_p) / (box(grey * grey) - mean_i * mean_i + eps)
+    b = mean_p - a * mean_i
+    return np.clip(box(a) * grey + box(b), 0.0, 1.0)
+
+
 class ClickSegmenter:
     """The click head plus the frozen encoder: frame + clicks (+ previous mask, box) -> mask."""
 
     def __init__(
-        self, head: ClickHead, encoder: FrozenEncoder, work_height: int = WORK_HEIGHT, cache_frames: int = 4
+        self,
+        head: ClickHead,
+        encoder: FrozenEncoder,
+        work_height: int = WORK_HEIGHT,
+        cache_frames: int = 4,
+        refine_radius: int = REFINE_RADIUS,
     ) -> None:
         self.head = head.eval()
         self.encoder = encoder
         self.work_height = work_height
+        #: radius of the edge-snapping guided filter in :meth:`to_mask` (0 = off)
+        self.refine_radius = refine_radius
         self._cache: OrderedDict[Hashable, FrameEncoding] = OrderedDict()
         self._cache_frames = cache_frames
 
@@ -86,6 +111,13 @@ class ClickSegmenter:
 
             encoder = FrozenEncoder(pretrained_lite0(), threads=threads)
         return ClickSegmenter(head, encoder, work_height or card.process_height or WORK_HEIGHT)
+
+    def to_mask(self, prob: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+        """H×W probability (from :meth:`predict`) -> H×W bool mask; with the frame (H×W×3 RGB) and
+        ``refine_radius`` > 0 the boundary is first snapped to image edges (:func:`edge_refine`)."""
+        if frame is not None and self.refine_radius > 0:
+            prob = edge_refine(prob, frame, self.refine_radius)
+        return prob > 0.5
 
     def encode(self, frame: np.ndarray) -> FrameEncoding:
         """H×W×3 uint8 RGB -> its features at the working size (the one encoder run per frame)."""

@@ -95,17 +95,19 @@ class ModelMethod:
     def __init__(self, segmenter: ClickSegmenter) -> None:
         self.segmenter = segmenter
         self._enc = None
+        self._image: np.ndarray | None = None
         self._prev: np.ndarray | None = None
 
     def start(self, image: np.ndarray, gt: np.ndarray) -> None:
         self._enc = self.segmenter.encode(image)
+        self._image = image
         self._prev = None
 
     def click(self, clicks: Sequence[Click]) -> np.ndarray:
         assert self._enc is not None, "start() first"
         prob = self.segmenter.predict(self._enc, clicks, self._prev)
         self._prev = prob
-        return prob > 0.5
+        return self.segmenter.to_mask(prob, self._image)
 
 
 def tight_box(mask: np.ndarray) -> tuple[int, int, int, int]:

@@ -35,9 +35,14 @@ from vos_core.interactive.clicks.simulate import (
     perturbed_mask,
 )
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
-from vos_core.weights import weights_dir
+from vos_core.weights import ModelCard, save_weights, weights_dir
 
 MAX_CLICKS = 24
+DATA_DESCRIPTION = (
+    "frozen ImageNet Lite0 features of 320x320 and 448x448 views (cache.py): ECSSD (minus the held-out "
+    "hash split), PASCAL-S, Weizmann Horse, Penn-Fudan (per pedestrian), DUTS-TR subsets, DAVIS 2016 "
+    "train frames (every 3rd, dev sequences excluded); 256x256 crops, flips, iterative click simulation"
+)
 
 
 @dataclass(frozen=True)
@@ -176,9 +181,25 @@ def save_checkpoint(
         )
 
 
+def export(checkpoint: Path, out: Path, data: str, work_height: int, notes: str = "") -> ModelCard:
+    """Write the checkpoint's head to ``out`` (e.g. ``weights/clicks.pt``) with its model card."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    head = ClickHead()
+    head.load_state_dict(state["head"], strict=True)
+    card = ModelCard(
+        arch=head.name,
+        data=data,
+        steps=int(state["step"]),
+        wall_time_s=round(float(state["elapsed"]), 1),
+        process_height=work_height,
+        notes=notes,
+    )
+    return save_weights(head, out, card)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cache", type=Path, action="append", required=True)
+    p.add_argument("--cache", type=Path, action="append", default=[])
     p.add_argument("--checkpoint", type=Path, default=weights_dir() / "clicks.ckpt.pt")
     p.add_argument("--resume", action="store_true")
     p.add_argument(
@@ -187,7 +208,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save-minutes", type=float, default=5.0)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=256)
+    p.add_argument(
+        "--export", type=Path, metavar="FILE", help="only write the checkpoint's head to FILE (+ card)"
+    )
+    p.add_argument("--work-height", type=int, default=480, help="with --export: the card's working height")
+    p.add_argument("--notes", default="", help="with --export: the card's notes (evaluation results)")
     args = p.parse_args(argv)
+    if args.export:
+        card = export(args.checkpoint, args.export, DATA_DESCRIPTION, args.work_height, args.notes)
+        print(f"wrote {args.export}: {card.steps} steps, {card.params} parameters")
+        return 0
+    if not args.cache:
+        p.error("--cache DIR is required to train")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     cfg = TrainConfig(batch=args.batch, crop=args.crop)
     caches = [FeatureCache.open(c) for c in args.cache]

@@ -1,0 +1,84 @@
+"""python -m vos_core.clicks_eval on a tiny synthetic DAVIS-like folder and image folder."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.core.interactive.helpers import disk_image, make_davis
+from vos_core.clicks_eval import main
+from vos_core.data.masks import write_mask
+from vos_core.interactive.clicks.data import is_heldout
+from vos_core.interactive.clicks.model import ClickHead
+from vos_core.weights import ModelCard, save_weights
+
+LAST = re.compile(r"^NoC@85 (\d+\.\d+) NoC@90 (\d+\.\d+)$")
+
+
+def _last_line(out: str) -> tuple[float, float]:
+    match = LAST.match(out.strip().splitlines()[-1])
+    assert match, out
+    return float(match.group(1)), float(match.group(2))
+
+
+def test_grabcut_on_first_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_davis(tmp_path / "davis")
+    assert main(["--davis", str(root), "--sequences", "alpha,beta", "--method", "grabcut"]) == 0
+    out = capsys.readouterr().out
+    assert "alpha/00000#1" in out and "beta/00000#1" in out and "objects 2" in out
+    assert "mIoU@1" in out and "mIoU@5" in out
+    n85, n90 = _last_line(out)
+    assert 1 <= n85 <= n90 <= 20
+
+
+def test_model_on_all_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str], one_thread: None) -> None:
+    root = make_davis(tmp_path / "davis", sequences=("alpha",), frames=2)
+    weights = tmp_path / "w" / "clicks.pt"
+    save_weights(ClickHead(), weights, ModelCard(arch="clicks", process_height=64))
+    args = [
+        "--davis",
+        str(root),
+        "--frames",
+        "all",
+        "--weights",
+        str(weights),
+        "--max-clicks",
+        "3",
+        "--quiet",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "objects 2  method model" in out and "alpha/" not in out
+    n85, n90 = _last_line(out)
+    assert 1 <= n85 <= 3 and 1 <= n90 <= 3
+
+
+def test_image_folder_heldout_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "set"
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    stems = [f"img{i}" for i in range(12)]
+    for i, stem in enumerate(stems):
+        img, mask = disk_image(seed=i)
+        cv2.imwrite(str(folder / "images" / f"{stem}.jpg"), img[..., ::-1])
+        write_mask(folder / "masks" / f"{stem}.png", mask.astype(np.uint8))
+    held = [s for s in stems if is_heldout(s)]
+    assert 0 < len(held) < len(stems)
+    assert main(["--images", str(folder), "--split", "heldout", "--method", "grabcut"]) == 0
+    out = capsys.readouterr().out
+    assert f"objects {len(held)} " in out
+    assert {line.split("#")[0] for line in out.splitlines() if "#" in line} == set(held)
+
+
+def test_bad_input_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--davis", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert main(["--method", "grabcut"]) == 2  # neither --davis nor --images
+    root = make_davis(tmp_path / "davis", sequences=("alpha",), frames=1)
+    assert main(["--davis", str(root), "--weights", str(tmp_path / "none.pt")]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -1,0 +1,69 @@
+"""Click-model training on a tiny feature cache: cache, steps, checkpoint, resume, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from tests.core.interactive.helpers import disk_image
+from vos_core.data.masks import write_mask
+from vos_core.interactive.clicks import train
+from vos_core.interactive.clicks.cache import FeatureCache, build_cache
+from vos_core.interactive.clicks.data import Item
+from vos_core.interactive.clicks.model import ClickHead
+from vos_core.interactive.clicks.predictor import ClickSegmenter
+
+
+@pytest.fixture
+def tiny_cache(tmp_path: Path, one_thread: None) -> Path:
+    items = []
+    for i in range(4):
+        img, mask = disk_image(hw=(80, 100), centre=(30 + 5 * i, 40 + 5 * i), radius=15 + i, seed=i)
+        cv2.imwrite(str(tmp_path / f"{i}.jpg"), img[..., ::-1])
+        write_mask(tmp_path / f"{i}.png", mask.astype(np.uint8))
+        items.append((Item(tmp_path / f"{i}.jpg", tmp_path / f"{i}.png", 1), i % 2 == 1))
+    out = tmp_path / "cache"
+    assert build_cache(out, items, size=64) == 4
+    return out
+
+
+def test_cache_holds_features_and_masks(tiny_cache: Path) -> None:
+    cache = FeatureCache.open(tiny_cache)
+    assert len(cache) == 4 and cache.size == 64
+    assert cache.s4.shape == (4, 24, 16, 16) and cache.s8.shape == (4, 40, 8, 8)
+    assert cache.s16.shape == (4, 112, 4, 4) and cache.masks.shape == (4, 64, 64)
+    assert cache.s4.dtype == np.float16 and 0 < cache.masks.mean() < 1
+
+
+def test_one_step_trains_and_a_batch_is_reproducible(tiny_cache: Path) -> None:
+    cache = FeatureCache.open(tiny_cache)
+    cfg = train.TrainConfig(batch=3, crop=32)
+    a = train.sample_batch(cache, cfg, np.random.default_rng([0, 5]))
+    b = train.sample_batch(cache, cfg, np.random.default_rng([0, 5]))
+    assert a.gt.shape == (3, 1, 32, 32) and a.feats.s16.shape == (3, 112, 2, 2)
+    assert torch.equal(a.gt, b.gt) and torch.equal(a.feats.s4, b.feats.s4)
+    head = ClickHead()
+    loss = train.simulate_step(head, a, cfg, np.random.default_rng(1))
+    loss.backward()
+    assert torch.isfinite(loss) and head.out.weight.grad is not None
+
+
+def test_main_checkpoints_resumes_and_exports(tiny_cache: Path, tmp_path: Path) -> None:
+    ckpt = tmp_path / "clicks.ckpt.pt"
+    common = ["--cache", str(tiny_cache), "--checkpoint", str(ckpt), "--batch", "2", "--crop", "32"]
+    assert train.main([*common, "--max-minutes", "0.01"]) == 0
+    first = torch.load(ckpt, weights_only=True)["step"]
+    assert first >= 1
+    assert train.main([*common, "--max-minutes", "0.03", "--resume"]) == 0
+    assert torch.load(ckpt, weights_only=True)["step"] > first
+    out = tmp_path / "w" / "clicks.pt"
+    assert train.main(["--checkpoint", str(ckpt), "--export", str(out), "--work-height", "64"]) == 0
+    from vos_core.models.encoders.efficientnet_lite import EfficientNetLite
+    from vos_core.models.encoders.runner import FrozenEncoder
+
+    seg = ClickSegmenter.load(out, encoder=FrozenEncoder(EfficientNetLite(), accelerate=False, threads=1))
+    assert seg.work_height == 64
