@@ -38,7 +38,8 @@ from vos_core.inference.results import FrameResult, Timings
 from vos_core.memory.bank import MemoryBank, MemoryStats
 from vos_core.memory.entries import EntryKind
 from vos_core.models.base import FrameFeatures, VosModel
-from vos_core.models.registry import build_model, set_encoder_threads
+from vos_core.models.encoders.shared import set_encoder_threads
+from vos_core.models.registry import build_model
 from vos_core.threads import ThreadBudget
 
 Direction = Literal["forward", "backward"]
