@@ -46,13 +46,41 @@ def test_head_outputs_logits_at_the_working_size(hw: tuple[int, int], one_thread
     h, w = hw
     points = torch.tensor([[[20.0, 30.0, 1.0]], [[40.0, 50.0, -1.0]]])
     with torch.no_grad():
-        out = head(_feats(2, h, w), points, torch.zeros(2, 1, h, w), torch.zeros(2, 1, h, w))
-    assert out.shape == (2, 1, h, w) and torch.isfinite(out).all()
+        out = head(
+            _feats(2, h, w), points, torch.zeros(2, 1, h, w), torch.zeros(2, 1, h, w), torch.zeros(2, 3, h, w)
+        )
+    assert out.fine.shape == out.coarse.shape == (2, 1, h, w) and torch.isfinite(out.fine).all()
+    assert torch.equal(out.fine, out.coarse)  # the refiner's residual starts at zero
 
 
 def test_head_refuses_features_of_another_size() -> None:
     head = ClickHead().eval()
     with pytest.raises(ValueError, match="do not fit"):
-        head(_feats(1, 64, 64), torch.zeros(1, 1, 3), torch.zeros(1, 1, 96, 96), torch.zeros(1, 1, 96, 96))
+        head(
+            _feats(1, 64, 64),
+            torch.zeros(1, 1, 3),
+            *[torch.zeros(1, 1, 96, 96)] * 2,
+            torch.zeros(1, 3, 96, 96),
+        )
     with pytest.raises(ValueError, match="points"):
-        head(_feats(1, 64, 64), torch.zeros(1, 3), torch.zeros(1, 1, 64, 64), torch.zeros(1, 1, 64, 64))
+        head(
+            _feats(1, 64, 64), torch.zeros(1, 3), *[torch.zeros(1, 1, 64, 64)] * 2, torch.zeros(1, 3, 64, 64)
+        )
+    with pytest.raises(ValueError, match="image"):
+        head(
+            _feats(1, 64, 64),
+            torch.zeros(1, 1, 3),
+            *[torch.zeros(1, 1, 64, 64)] * 2,
+            torch.zeros(1, 3, 32, 64),
+        )
+
+
+def test_refiner_changes_the_output_once_trained(one_thread: None) -> None:
+    torch.manual_seed(0)
+    head = ClickHead().eval()
+    torch.nn.init.normal_(head.refine.out.weight)
+    h, w = 64, 80
+    rgb = torch.rand(1, 3, h, w) * 255
+    with torch.no_grad():
+        out = head(_feats(1, h, w), torch.tensor([[[30.0, 40.0, 1.0]]]), *[torch.zeros(1, 1, h, w)] * 2, rgb)
+    assert not torch.equal(out.fine, out.coarse) and out.fine.shape == (1, 1, h, w)

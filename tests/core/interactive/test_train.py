@@ -37,6 +37,7 @@ def test_cache_holds_features_and_masks(tiny_cache: Path) -> None:
     assert cache.s4.shape == (4, 24, 16, 16) and cache.s8.shape == (4, 40, 8, 8)
     assert cache.s16.shape == (4, 112, 4, 4) and cache.masks.shape == (4, 64, 64)
     assert cache.s4.dtype == np.float16 and 0 < cache.masks.mean() < 1
+    assert cache.rgb is not None and cache.rgb.shape == (4, 64, 64, 3) and cache.rgb.dtype == np.uint8
 
 
 def test_one_step_trains_and_a_batch_is_reproducible(tiny_cache: Path) -> None:
@@ -44,12 +45,16 @@ def test_one_step_trains_and_a_batch_is_reproducible(tiny_cache: Path) -> None:
     cfg = train.TrainConfig(batch=3, crop=32)
     a = train.sample_batch(cache, cfg, np.random.default_rng([0, 5]))
     b = train.sample_batch(cache, cfg, np.random.default_rng([0, 5]))
-    assert a.gt.shape == (3, 1, 32, 32) and a.feats.s16.shape == (3, 112, 2, 2)
+    assert (
+        a.gt.shape == (3, 1, 32, 32) and a.feats.s16.shape == (3, 112, 2, 2) and a.rgb.shape == (3, 3, 32, 32)
+    )
     assert torch.equal(a.gt, b.gt) and torch.equal(a.feats.s4, b.feats.s4)
     head = ClickHead()
     loss = train.simulate_step(head, a, cfg, np.random.default_rng(1))
     loss.backward()
-    assert torch.isfinite(loss) and head.out.weight.grad is not None
+    assert (
+        torch.isfinite(loss) and head.out.weight.grad is not None and head.refine.out.weight.grad is not None
+    )
 
 
 def test_main_checkpoints_resumes_and_exports(tiny_cache: Path, tmp_path: Path) -> None:
@@ -67,3 +72,28 @@ def test_main_checkpoints_resumes_and_exports(tiny_cache: Path, tmp_path: Path) 
 
     seg = ClickSegmenter.load(out, encoder=FrozenEncoder(EfficientNetLite(), accelerate=False, threads=1))
     assert seg.work_height == 64
+
+
+def test_rgb_only_pass_adds_views_to_a_cache_and_init_from_checkpoint(
+    tmp_path: Path, one_thread: None
+) -> None:
+    items = []
+    for i in range(2):
+        img, mask = disk_image(hw=(70, 90), centre=(30 + 8 * i, 40 + 10 * i), radius=12 + 6 * i, seed=i)
+        cv2.imwrite(str(tmp_path / f"{i}.jpg"), img[..., ::-1])
+        write_mask(tmp_path / f"{i}.png", mask.astype(np.uint8))
+        items.append((Item(tmp_path / f"{i}.jpg", tmp_path / f"{i}.png", 1), True))
+    out = tmp_path / "cache"
+    build_cache(out, items, size=48)
+    rgb = np.load(out / "rgb.npy").copy()
+    (out / "rgb.npy").unlink()
+    assert FeatureCache.open(out).rgb is None
+    assert build_cache(out, items, size=48, rgb_only=True) == 2
+    assert np.array_equal(np.load(out / "rgb.npy"), rgb)
+    with pytest.raises(ValueError, match="does not match"):
+        build_cache(out, items[::-1], size=48, rgb_only=True)
+    ckpt = tmp_path / "c.pt"
+    head = ClickHead()
+    state = {k: v for k, v in head.state_dict().items() if not k.startswith("refine.")}
+    torch.save({"head": state}, ckpt)
+    assert train.init_from(ClickHead(), ckpt) == ["refine"]

@@ -3,7 +3,8 @@
 The encoder is frozen, so every training view is encoded once: a ``size``×``size`` view of each item
 (static images resized, DAVIS frames cropped to a random square around the object and resized).
 Files under the cache folder: ``s4.npy`` N×24×S/4×S/4, ``s8.npy`` N×40×S/8×S/8, ``s16.npy``
-N×112×S/16×S/16 (fp16), ``masks.npy`` N×S×S (uint8 0/1), ``meta.json`` (count, size, sources).
+N×112×S/16×S/16 (fp16), ``masks.npy`` N×S×S (uint8 0/1), ``rgb.npy`` N×S×S×3 (uint8 views),
+``meta.json`` (count, size, sources).
 
 ``python -m vos_core.interactive.clicks.cache --out /tmp/clicks_cache [--size 320] [--duts 7000]``
 """
@@ -29,19 +30,21 @@ CHANNELS = {"s4": 24, "s8": 40, "s16": 112}
 
 @dataclass(frozen=True)
 class FeatureCache:
-    """Read-only view of a built cache (arrays are memory-mapped)."""
+    """Read-only view of a built cache (arrays are memory-mapped; ``rgb`` None when absent)."""
 
     s4: np.ndarray
     s8: np.ndarray
     s16: np.ndarray
     masks: np.ndarray
     size: int
+    rgb: np.ndarray | None = None
 
     @staticmethod
     def open(folder: Path) -> FeatureCache:
         meta = json.loads((folder / "meta.json").read_text())
         n = int(meta["count"])
-        arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r")[:n] for k in ("s4", "s8", "s16", "masks")}
+        names = ["s4", "s8", "s16", "masks"] + (["rgb"] if (folder / "rgb.npy").is_file() else [])
+        arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r")[:n] for k in names}
         return FeatureCache(size=int(meta["size"]), **arrays)
 
     def __len__(self) -> int:
@@ -73,24 +76,32 @@ def build_cache(
     seed: int = 0,
     min_frac: float = 0.003,
     max_frac: float = 0.9,
+    rgb_only: bool = False,
 ) -> int:
     """Encode every item (``(item, is_davis)``) into ``out``; objects covering less than
-    ``min_frac`` or more than ``max_frac`` of the view are skipped. Returns the count written."""
+    ``min_frac`` or more than ``max_frac`` of the view are skipped. Returns the count written.
+
+    ``rgb_only``: add ``rgb.npy`` (N×S×S×3 uint8 views) to a cache built from the same items
+    without it (views are re-made identically and checked against the cached masks)."""
     if size % 16:
         raise ValueError(f"cache size must be a multiple of 16, got {size}")
     out.mkdir(parents=True, exist_ok=True)
     n_max = len(items)
-    arrays = {
-        k: np.lib.format.open_memmap(
-            out / f"{k}.npy",
-            mode="w+",
-            dtype=np.float16,
-            shape=(n_max, c, size // int(k[1:]), size // int(k[1:])),
-        )
-        for k, c in CHANNELS.items()
-    }
-    masks = np.lib.format.open_memmap(out / "masks.npy", mode="w+", dtype=np.uint8, shape=(n_max, size, size))
-    encoder = FrozenEncoder(pretrained_lite0(), threads=1)
+    arrays = {}
+    if not rgb_only:
+        arrays = {
+            k: np.lib.format.open_memmap(
+                out / f"{k}.npy",
+                mode="w+",
+                dtype=np.float16,
+                shape=(n_max, c, size // int(k[1:]), size // int(k[1:])),
+            )
+            for k, c in CHANNELS.items()
+        }
+    mode = "r" if rgb_only else "w+"
+    masks = np.lib.format.open_memmap(out / "masks.npy", mode=mode, dtype=np.uint8, shape=(n_max, size, size))
+    rgbs = np.lib.format.open_memmap(out / "rgb.npy", mode="w+", dtype=np.uint8, shape=(n_max, size, size, 3))
+    encoder = None if rgb_only else FrozenEncoder(pretrained_lite0(), threads=1)
     rng = np.random.default_rng(seed)
     count, t0 = 0, time.time()
     for i, (item, davis) in enumerate(items):
@@ -99,17 +110,22 @@ def build_cache(
         frac = float(m.mean())
         if not min_frac <= frac <= max_frac:
             continue
-        rgb = torch.from_numpy(view).permute(2, 0, 1)[None].float()
-        feats = encoder(rgb)
-        for k in CHANNELS:
-            arrays[k][count] = getattr(feats, k)[0].numpy().astype(np.float16)
-        masks[count] = m
+        if encoder is not None:
+            feats = encoder(torch.from_numpy(view).permute(2, 0, 1)[None].float())
+            for k in CHANNELS:
+                arrays[k][count] = getattr(feats, k)[0].numpy().astype(np.float16)
+            masks[count] = m
+        elif not np.array_equal(masks[count], m):
+            raise ValueError(f"view {count} of {out} does not match its cached mask: other items or seed")
+        rgbs[count] = view
         count += 1
         if i % 500 == 0:
             print(f"{i}/{n_max} items, {count} kept, {time.time() - t0:.0f}s", flush=True)
-    for a in (*arrays.values(), masks):
-        a.flush()
-    (out / "meta.json").write_text(json.dumps({"count": count, "size": size, "items": n_max}))
+    for a in (*arrays.values(), masks, rgbs):
+        if a.mode != "r":
+            a.flush()
+    if not rgb_only:
+        (out / "meta.json").write_text(json.dumps({"count": count, "size": size, "items": n_max}))
     return count
 
 
@@ -122,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=320)
     p.add_argument("--duts", type=int, default=7000, help="DUTS-TR images used (a fixed random subset)")
     p.add_argument("--davis-every", type=int, default=3)
+    p.add_argument("--rgb-only", action="store_true", help="add rgb.npy to a cache built without it")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -133,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     davis = davis_items(args.data / "davis2016-train", every=args.davis_every)
     items = [(it, False) for it in others + duts] + [(it, True) for it in davis]
     order = rng.permutation(len(items))
-    n = build_cache(args.out, [items[i] for i in order], size=args.size)
+    n = build_cache(args.out, [items[i] for i in order], size=args.size, rgb_only=args.rgb_only)
     print(f"cache: {n} views of {len(items)} items in {args.out}")
     return 0
 

@@ -8,13 +8,16 @@ Clicks are a padded tensor ``points`` B×K×3 of ``(y, x, sign)`` in working-ima
   with the features under the positive and negative clicks (max over clicks), and with the mean
   feature inside and outside the prior region (previous mask, else box), an object-wide cue at once;
 - the prior maps (2 channels): previous mask and box.
-A small conv head (dilated residual blocks at stride 16 and 8, fused at stride 4) gives logits at
-stride 4, upsampled bilinearly to the working size.
+A small conv head (dilated residual blocks at stride 16 and 8, fused at stride 4) gives coarse
+logits at stride 4, upsampled bilinearly; a :class:`Refiner` at stride 2 (depthwise-separable
+convs on the image, previous mask, coarse probability and clicks) adds residual logits at the
+working size for thin parts and exact boundaries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +40,7 @@ class ClickHeadConfig:
     c4: int = 32
     c8: int = 64
     c16: int = 96
+    refine: int = 16
 
 
 def click_maps(
@@ -113,6 +117,55 @@ class _Residual(nn.Module):
         return x + self.body(x)
 
 
+class _SepResidual(nn.Module):
+    """Depthwise-separable residual block (3×3 depthwise, 1×1 pointwise): cheap at stride 2."""
+
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.dw = nn.Conv2d(
+            channels, channels, 3, padding=dilation, dilation=dilation, groups=channels, bias=False
+        )
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.pw = nn.Conv2d(channels, channels, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x + self.bn2(self.pw(F.relu(self.bn1(self.dw(x))))))
+
+
+class Refiner(nn.Module):
+    """Image-guided refinement at stride 2 for thin parts and exact boundaries.
+
+    Input: the image, the previous mask and the coarse probability (B×5×H×W, pixel-unshuffled to
+    B×20×H/2×W/2), click maps at stride 2 (B×4×H/2×W/2) and the head's stride-4 features
+    (B×C×⌈H/4⌉×⌈W/4⌉, projected and upsampled). Output: residual logits B×1×H×W (pixel shuffle),
+    zero at initialisation.
+    """
+
+    def __init__(self, head_channels: int, channels: int = 16, head_proj: int = 8) -> None:
+        super().__init__()
+        self.head_proj = nn.Conv2d(head_channels, head_proj, 1)
+        self.fuse = _conv(20 + 4 + head_proj, channels, 1)
+        self.blocks = nn.Sequential(_SepResidual(channels, 1), _SepResidual(channels, 2))
+        self.out = nn.Conv2d(channels, 4, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, fine: torch.Tensor, clicks2: torch.Tensor, feats4: torch.Tensor) -> torch.Tensor:
+        """fine B×5×H×W (H, W even), clicks2 B×4×H/2×W/2, feats4 B×C×⌈H/4⌉×⌈W/4⌉ -> B×1×H×W."""
+        x2 = F.pixel_unshuffle(fine, 2)
+        up4 = F.interpolate(self.head_proj(feats4), size=x2.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.blocks(self.fuse(torch.cat([x2, clicks2, up4], dim=1)))
+        return F.pixel_shuffle(self.out(y), 2)
+
+
+class ClickLogits(NamedTuple):
+    """fine: refined logits B×1×H×W (the output); coarse: the stride-4 head's, upsampled."""
+
+    fine: torch.Tensor
+    coarse: torch.Tensor
+
+
 class ClickHead(nn.Module):
     """Features + clicks + prior -> B×1×H×W mask logits at the working size H×W."""
 
@@ -133,13 +186,20 @@ class ClickHead(nn.Module):
         self.in4 = _conv(16 + extra + cfg.c8, cfg.c4, 1)
         self.body4 = _conv(cfg.c4, cfg.c4, 3)
         self.out = nn.Conv2d(cfg.c4, 1, 1)
+        self.refine = Refiner(cfg.c4, cfg.refine)
         self.trained = False
 
     def forward(
-        self, feats: EncoderFeatures, points: torch.Tensor, prev_mask: torch.Tensor, box: torch.Tensor
-    ) -> torch.Tensor:
+        self,
+        feats: EncoderFeatures,
+        points: torch.Tensor,
+        prev_mask: torch.Tensor,
+        box: torch.Tensor,
+        rgb: torch.Tensor,
+    ) -> ClickLogits:
         """feats: s4 B×24×⌈H/4⌉×⌈W/4⌉, s8 B×40×⌈H/8⌉×⌈W/8⌉, s16 B×112×⌈H/16⌉×⌈W/16⌉; points B×K×3;
-        prev_mask, box: B×1×H×W in [0, 1] (zeros when absent) -> logits B×1×H×W."""
+        prev_mask, box: B×1×H×W in [0, 1] (zeros when absent); rgb: B×3×H×W in [0, 255]
+        -> :class:`ClickLogits` (B×1×H×W each)."""
         b, _, h, w = prev_mask.shape
         s4, s8, s16 = feats.s4.float(), feats.s8.float(), feats.s16.float()
         for f, stride in ((s4, 4), (s8, 8), (s16, 16)):
@@ -148,6 +208,8 @@ class ClickHead(nn.Module):
                     f"features {tuple(s4.shape)}/{tuple(s8.shape)}/{tuple(s16.shape)} do not fit "
                     f"{b} images of {h}×{w} (stride 4/8/16, sizes rounded up)"
                 )
+        if rgb.shape != (b, 3, h, w):
+            raise ValueError(f"image {tuple(rgb.shape)} does not fit B={b}, {h}×{w}")
         if box.shape != prev_mask.shape or points.dim() != 3 or points.shape[0] != b or points.shape[2] != 3:
             raise ValueError(
                 f"box {tuple(box.shape)} / points {tuple(points.shape)} do not fit B={b}, {h}×{w}"
@@ -177,5 +239,12 @@ class ClickHead(nn.Module):
         p4, _ = priors(s4.shape[-2:])
         up8 = F.interpolate(f8, size=s4.shape[-2:], mode="bilinear", align_corners=False)
         x4 = torch.cat([self.proj4(s4), click_maps(points, s4.shape[-2:], 4, (h, w)), p4, up8], dim=1)
-        logits4 = self.out(self.body4(self.in4(x4)))
-        return F.interpolate(logits4, size=(h, w), mode="bilinear", align_corners=False)
+        f4 = self.body4(self.in4(x4))
+        coarse = F.interpolate(self.out(f4), size=(h, w), mode="bilinear", align_corners=False)
+        fine = torch.cat([(rgb - 127.0) / 128.0, prev_mask, torch.sigmoid(coarse)], dim=1)
+        ph, pw = h % 2, w % 2
+        if ph or pw:
+            fine = F.pad(fine, (0, pw, 0, ph), mode="replicate")
+        clicks2 = click_maps(points, (fine.shape[2] // 2, fine.shape[3] // 2), 2, (h, w))
+        residual = self.refine(fine, clicks2, f4)[:, :, :h, :w]
+        return ClickLogits(coarse + residual, coarse)

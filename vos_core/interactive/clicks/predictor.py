@@ -36,18 +36,25 @@ Box = tuple[int, int, int, int]  # (y0, x0, y1, x1) in frame pixels, end exclusi
 
 @dataclass(frozen=True)
 class FrameEncoding:
-    """Encoder features of one frame at the working size ``work_hw`` for a frame of ``frame_hw``."""
+    """One frame ready for clicks: ``rgb`` 1×3×H'×W' (the frame at the working size, float in
+    [0, 255]), its encoder features ``feats``, and the original ``frame_hw``."""
 
     feats: EncoderFeatures
-    work_hw: tuple[int, int]
+    rgb: torch.Tensor
     frame_hw: tuple[int, int]
+
+    @property
+    def work_hw(self) -> tuple[int, int]:
+        return int(self.rgb.shape[2]), int(self.rgb.shape[3])
 
     @staticmethod
     def from_features(
-        feats: EncoderFeatures, work_hw: tuple[int, int], frame_hw: tuple[int, int]
+        feats: EncoderFeatures, work_image: np.ndarray, frame_hw: tuple[int, int]
     ) -> FrameEncoding:
-        """Wrap features computed elsewhere (e.g. by propagation) for a ``work_hw`` resize of the frame."""
-        return FrameEncoding(feats, (int(work_hw[0]), int(work_hw[1])), (int(frame_hw[0]), int(frame_hw[1])))
+        """Wrap features computed elsewhere (e.g. by propagation) from ``work_image`` (H'×W'×3 uint8,
+        the frame resized as the features were computed) for a frame of ``frame_hw``."""
+        rgb = torch.from_numpy(np.ascontiguousarray(work_image)).permute(2, 0, 1)[None].float()
+        return FrameEncoding(feats, rgb, (int(frame_hw[0]), int(frame_hw[1])))
 
 
 def working_size(hw: tuple[int, int], height: int) -> tuple[int, int]:
@@ -129,7 +136,7 @@ class ClickSegmenter:
             method = cv2.INTER_AREA if work[0] < frame_hw[0] else cv2.INTER_LINEAR
             frame = cv2.resize(frame, (work[1], work[0]), interpolation=method)
         rgb = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
-        return FrameEncoding(self.encoder(rgb), work, frame_hw)
+        return FrameEncoding(self.encoder(rgb), rgb, frame_hw)
 
     def features(self, key: Hashable, frame: np.ndarray) -> FrameEncoding:
         """The encoding of ``frame`` cached under ``key`` (e.g. the frame index): computed once."""
@@ -173,8 +180,12 @@ class ClickSegmenter:
             ] = 1.0
         with torch.inference_mode():
             logits = self.head(
-                enc.feats, points, torch.from_numpy(prev)[None, None], torch.from_numpy(boxmap)[None, None]
-            )
+                enc.feats,
+                points,
+                torch.from_numpy(prev)[None, None],
+                torch.from_numpy(boxmap)[None, None],
+                enc.rgb,
+            ).fine
         prob = torch.sigmoid(logits[0, 0]).numpy()
         if (wh, ww) != (fh, fw):
             prob = cv2.resize(prob, (fw, fh), interpolation=cv2.INTER_LINEAR)

@@ -38,6 +38,8 @@ from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.weights import ModelCard, save_weights, weights_dir
 
 MAX_CLICKS = 24
+#: weight of the auxiliary loss on the coarse (stride-4) logits
+COARSE_WEIGHT = 0.4
 DATA_DESCRIPTION = (
     "frozen ImageNet Lite0 features of 320x320 and 448x448 views (cache.py): ECSSD (minus the held-out "
     "hash split), PASCAL-S, Weizmann Horse, Penn-Fudan (per pedestrian), DUTS-TR subsets, DAVIS 2016 "
@@ -60,17 +62,20 @@ class TrainConfig:
 
 @dataclass
 class Batch:
-    """feats: encoder features of the crops; gt: B×1×C×C bool."""
+    """feats: encoder features of the crops; gt: B×1×C×C bool; rgb: B×3×C×C float in [0, 255]."""
 
     feats: EncoderFeatures
     gt: torch.Tensor
+    rgb: torch.Tensor
 
 
 def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator) -> Batch:
     """Random crops (offsets multiples of 16, holding part of the object) with random flips."""
     size, c = cache.size, cfg.crop
     cells = (size - c) // 16
-    s4, s8, s16, gts = [], [], [], []
+    if cache.rgb is None:
+        raise ValueError("the feature cache has no rgb.npy (build it with cache.py --rgb-only)")
+    s4, s8, s16, gts, rgbs = [], [], [], [], []
     while len(gts) < cfg.batch:
         i = int(rng.integers(len(cache)))
         mask = np.asarray(cache.masks[i])
@@ -90,11 +95,13 @@ def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator
         s8.append(parts[1])
         s16.append(parts[2])
         gts.append(crop[:, ::-1] if flip else crop)
+        rgb = np.asarray(cache.rgb[i, oy : oy + c, ox : ox + c])
+        rgbs.append((rgb[:, ::-1] if flip else rgb).transpose(2, 0, 1))
 
     def stack(xs: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(np.stack(xs))).float()
 
-    return Batch(EncoderFeatures(stack(s4), stack(s8), stack(s16)), stack(gts).unsqueeze(1) > 0)
+    return Batch(EncoderFeatures(stack(s4), stack(s8), stack(s16)), stack(gts).unsqueeze(1) > 0, stack(rgbs))
 
 
 def points_tensor(clicks: list[list[Click]]) -> torch.Tensor:
@@ -148,15 +155,25 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
     prev_t = torch.from_numpy(prev).unsqueeze(1)
     for _ in range(int(rng.integers(0, cfg.max_rounds + 1))):
         with torch.no_grad():
-            prob = torch.sigmoid(head(batch.feats, points_tensor(clicks), prev_t, box_t))
+            prob = torch.sigmoid(head(batch.feats, points_tensor(clicks), prev_t, box_t, batch.rgb).fine)
         pred = (prob[:, 0] > 0.5).numpy()
         for i in range(b):
             nc = next_click(pred[i], gt_np[i])
             if nc is not None and len(clicks[i]) < MAX_CLICKS:
                 clicks[i].append(nc)
         prev_t = prob
-    logits = head(batch.feats, points_tensor(clicks), prev_t, box_t)
-    return loss_fn(logits, batch.gt)
+    out = head(batch.feats, points_tensor(clicks), prev_t, box_t, batch.rgb)
+    return loss_fn(out.fine, batch.gt) + COARSE_WEIGHT * loss_fn(out.coarse, batch.gt)
+
+
+def init_from(head: ClickHead, checkpoint: Path) -> list[str]:
+    """Copy a checkpoint's head tensors into ``head`` (training-time transfer); only tensors of the
+    refiner may be missing from it. Returns the top-level modules left fresh."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["head"]
+    result = head.load_state_dict(state, strict=False)
+    if result.unexpected_keys or any(not k.startswith("refine.") for k in result.missing_keys):
+        raise ValueError(f"{checkpoint} does not fit the head: {result}")
+    return sorted({k.split(".")[0] for k in result.missing_keys})
 
 
 def _lr(cfg: TrainConfig, elapsed: float, budget: float) -> float:
@@ -202,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, action="append", default=[])
     p.add_argument("--checkpoint", type=Path, default=weights_dir() / "clicks.ckpt.pt")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init", type=Path, help="start from another checkpoint's head (refiner may be new)")
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument(
         "--max-minutes", type=float, default=60.0, help="total training time (the lr schedule spans it)"
     )
@@ -221,12 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.cache:
         p.error("--cache DIR is required to train")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    cfg = TrainConfig(batch=args.batch, crop=args.crop)
+    cfg = TrainConfig(batch=args.batch, crop=args.crop, lr=args.lr)
     caches = [FeatureCache.open(c) for c in args.cache]
     head = ClickHead()
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, elapsed = 0, 0.0
     budget = args.max_minutes * 60
+    if args.init and not (args.resume and args.checkpoint.is_file()):
+        fresh = init_from(head, args.init)
+        print(f"initialised from {args.init}; fresh: {', '.join(fresh) or 'none'}", flush=True)
     if args.resume and args.checkpoint.is_file():
         state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
         head.load_state_dict(state["head"], strict=True)
