@@ -82,7 +82,9 @@ def test_cli_corpus(case: str, inputs: dict[str, Path], tmp_path: Path, capsys: 
         assert_no_output(out)
     else:
         assert lines_of(err) == []
-        assert sorted(p.name for p in out.iterdir()) == [f"{i:05d}.png" for i in range(written or 0)]
+        assert (out / propagate.MANIFEST_NAME).is_file()  # the run's record, beside the masks only
+        names = sorted(p.name for p in out.iterdir() if p.name != propagate.MANIFEST_NAME)
+        assert names == [f"{i:05d}.png" for i in range(written or 0)]
     assert corpus.snapshot(source.parent) == before
 
 
@@ -118,14 +120,17 @@ def test_cli_disk_full(
 ) -> None:  # fmt: skip
     out = tmp_path / "out"
     out.mkdir()
-    write_mask(out / "00000.png", corpus.first_mask())  # a previous result, to be kept
-    previous = corpus.snapshot(out)
+    write_mask(out / "00000.png", corpus.first_mask())  # a previous result: --overwrite replaces it
     disk_full()
     assert run_cli(inputs["folder_with_non_images"], inputs["good_masks"], out, "--overwrite") == 2
     assert "No space left on device" in assert_one_line(capsys.readouterr().err)
     monkeypatch.undo()
-    assert corpus.snapshot(out) == previous
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]  # no temp file left behind
     assert not list(tmp_path.glob("out.partial-*")) and not list(tmp_path.glob("out.old-*"))
+    # with space again, the same command with --resume completes the folder
+    assert run_cli(inputs["folder_with_non_images"], inputs["good_masks"], out, "--resume") == 0
+    names = sorted(p.name for p in out.iterdir() if p.name != propagate.MANIFEST_NAME)
+    assert names == [f"{i:05d}.png" for i in range(6)]
 
 
 # ---------------------------------------------------------------------------- weights
