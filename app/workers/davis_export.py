@@ -20,10 +20,10 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.model.object_info import ObjectInfo
 from app.workers.overlay_video import OverlayVideoWriter, blend, colour_lut
 from vos_core import (
     DavisWriter,
@@ -34,6 +34,9 @@ from vos_core import (
     read_mask,
     safe_name,
 )
+
+if TYPE_CHECKING:  # annotations only: the export needs no app.model at run time
+    from app.model.object_info import ObjectInfo
 
 MaskProvider = Callable[[int], "np.ndarray | None"]
 
