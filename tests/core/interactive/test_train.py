@@ -66,12 +66,17 @@ def test_main_checkpoints_resumes_and_exports(tiny_cache: Path, tmp_path: Path) 
     assert train.main([*common, "--max-minutes", "0.03", "--resume"]) == 0
     assert torch.load(ckpt, weights_only=True)["step"] > first
     out = tmp_path / "w" / "clicks.pt"
-    assert train.main(["--checkpoint", str(ckpt), "--export", str(out), "--work-height", "64"]) == 0
+    args = ["--checkpoint", str(ckpt), "--export", str(out), "--work-height", "64", "--prior-steps", "7"]
+    assert train.main(args) == 0
     from vos_core.models.encoders.efficientnet_lite import EfficientNetLite
     from vos_core.models.encoders.runner import FrozenEncoder
 
     seg = ClickSegmenter.load(out, encoder=FrozenEncoder(EfficientNetLite(), accelerate=False, threads=1))
     assert seg.work_height == 64
+    from vos_core.weights import read_card
+
+    steps = torch.load(ckpt, weights_only=True)["step"]
+    assert read_card(out).steps == steps + 7
 
 
 def test_rgb_only_pass_adds_views_to_a_cache_and_init_from_checkpoint(

@@ -198,16 +198,24 @@ def save_checkpoint(
         )
 
 
-def export(checkpoint: Path, out: Path, data: str, work_height: int, notes: str = "") -> ModelCard:
-    """Write the checkpoint's head to ``out`` (e.g. ``weights/clicks.pt``) with its model card."""
+def export(
+    checkpoint: Path,
+    out: Path,
+    data: str,
+    work_height: int,
+    notes: str = "",
+    prior: tuple[int, float] = (0, 0.0),
+) -> ModelCard:
+    """Write the checkpoint's head to ``out`` (e.g. ``weights/clicks.pt``) with its model card;
+    ``prior`` (steps, seconds) of earlier stages the run was initialised from (``--init``) are added."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     head = ClickHead()
     head.load_state_dict(state["head"], strict=True)
     card = ModelCard(
         arch=head.name,
         data=data,
-        steps=int(state["step"]),
-        wall_time_s=round(float(state["elapsed"]), 1),
+        steps=int(state["step"]) + prior[0],
+        wall_time_s=round(float(state["elapsed"]) + prior[1], 1),
         process_height=work_height,
         notes=notes,
     )
@@ -232,9 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--work-height", type=int, default=480, help="with --export: the card's working height")
     p.add_argument("--notes", default="", help="with --export: the card's notes (evaluation results)")
+    p.add_argument("--prior-steps", type=int, default=0, help="with --export: steps of earlier stages")
+    p.add_argument(
+        "--prior-seconds", type=float, default=0.0, help="with --export: seconds of earlier stages"
+    )
     args = p.parse_args(argv)
     if args.export:
-        card = export(args.checkpoint, args.export, DATA_DESCRIPTION, args.work_height, args.notes)
+        prior = (args.prior_steps, args.prior_seconds)
+        card = export(args.checkpoint, args.export, DATA_DESCRIPTION, args.work_height, args.notes, prior)
         print(f"wrote {args.export}: {card.steps} steps, {card.params} parameters")
         return 0
     if not args.cache:
