@@ -1,6 +1,6 @@
 """Score click-to-mask segmentation with the standard automatic protocol (NoC).
 
-    python -m vos_core.clicks_eval --davis ROOT --sequences a,b,c|FILE [--frames first|all]
+    python -m vos_core.clicks_eval --davis ROOT --sequences a,b,c|FILE [--frames first|all] [--frame-step N]
     python -m vos_core.clicks_eval --images DIR [--split all|heldout]
         [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
 
@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--davis", metavar="ROOT", help="DAVIS-style root (JPEGImages/480p, Annotations/480p)")
     p.add_argument("--sequences", metavar="a,b,c|FILE", help="sequences (default: all)")
     p.add_argument("--frames", choices=("first", "all"), default="first")
+    p.add_argument(
+        "--frame-step",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="with --frames all: every N-th annotated frame",
+    )
     p.add_argument("--images", metavar="DIR", help="folder with images/ and masks/ (instead of --davis)")
     p.add_argument(
         "--split",
@@ -73,7 +80,7 @@ def _objects(name: str, image: np.ndarray, labels: np.ndarray) -> Iterator[Sampl
         yield (f"{name}#{int(value)}", image, labels == value)
 
 
-def davis_samples(root: str, sequences: str | None, frames: str) -> Iterator[Sample]:
+def davis_samples(root: str, sequences: str | None, frames: str, step: int = 1) -> Iterator[Sample]:
     from vos_core.data.davis import DavisDataset, parse_sequence_arg
     from vos_core.data.masks import read_mask
 
@@ -84,7 +91,7 @@ def davis_samples(root: str, sequences: str | None, frames: str) -> Iterator[Sam
     for seq in seqs:
         paths = dataset.annotation_paths(seq)
         with dataset.frames(seq) as source:
-            for path in paths[:1] if frames == "first" else paths:
+            for path in paths[:1] if frames == "first" else paths[::step]:
                 index = int(path.stem) if path.stem.isdigit() else paths.index(path)
                 if index >= len(source):
                     raise VosInputError(f"annotation {path} has no frame in sequence {seq}")
@@ -122,7 +129,7 @@ def _main(args: argparse.Namespace) -> int:
             segmenter.refine_radius = args.refine_radius
         method = ModelMethod(segmenter)
     samples = (
-        davis_samples(args.davis, args.sequences, args.frames)
+        davis_samples(args.davis, args.sequences, args.frames, args.frame_step)
         if args.davis
         else image_samples(args.images, args.split)
     )

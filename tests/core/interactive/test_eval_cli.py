@@ -50,11 +50,14 @@ def test_model_on_all_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         "3",
         "--quiet",
     ]
-    assert main(args) == 0
+    assert main([*args, "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "objects 2  method model" in out and "alpha/" not in out
     n85, n90 = _last_line(out)
     assert 1 <= n85 <= 3 and 1 <= n90 <= 3
+    assert main([*args, "--frame-step", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "objects 1  method model" in out and "alpha/00000#1" in out and "alpha/00001" not in out
 
 
 def test_image_folder_heldout_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
