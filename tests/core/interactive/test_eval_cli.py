@@ -48,7 +48,6 @@ def test_model_on_all_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         str(weights),
         "--max-clicks",
         "3",
-        "--quiet",
     ]
     assert main([*args, "--quiet"]) == 0
     out = capsys.readouterr().out
