@@ -27,6 +27,7 @@ class StatusPanel(QWidget):
         self.pixel = self._label("", "Pixel under the cursor and its object")
         self.object = self._label("", "Active object (the tools paint it)")
         self.model = self._label("", "Engine model")
+        self.device = self._label("", "Device the engine runs on")
         self.memory = self._label("", "Engine memory in use")
         self.fps = self._label("", "Propagation speed and time left")
         self.progress = QProgressBar(bar)
@@ -37,11 +38,12 @@ class StatusPanel(QWidget):
         self.progress.hide()
         self.fps.hide()
         self._latest: tuple[int, int, float, float] | None = None
+        self._paused = False
         self._throttle = QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(PROGRESS_MS)
         self._throttle.timeout.connect(self._show_progress)
-        for widget in (self.pixel, self.object, self.model, self.memory, self.fps):
+        for widget in (self.pixel, self.object, self.model, self.device, self.memory, self.fps):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.frame)
@@ -64,6 +66,10 @@ class StatusPanel(QWidget):
     def set_model(self, name: str | None, state: str = "") -> None:
         self.model.setText(f"Model: {name}{f' ({state})' if state else ''}" if name else state)
 
+    def set_device(self, label: str | None) -> None:
+        """The device the engine's session runs on ("CPU", "CUDA (<GPU>)"); None: no session."""
+        self.device.setText(f"on {label}" if label else "")
+
     def set_memory(self, total_bytes: int | None, entries: int = 0) -> None:
         if total_bytes is None:
             self.memory.setText("")
@@ -73,6 +79,7 @@ class StatusPanel(QWidget):
     def run_started(self, total: int) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(0)
+        self._paused = False
         self.progress.show()
         self.fps.setText("starting…")
         self.fps.show()
@@ -89,13 +96,18 @@ class StatusPanel(QWidget):
         done, total, fps, eta_s = self._latest
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        self.fps.setText(f"{fps:.1f} fps · {format_eta(eta_s)} left")
+        self.fps.setText("paused" if self._paused else f"{fps:.1f} fps · {format_eta(eta_s)} left")
 
     def run_paused(self, paused: bool) -> None:
+        """While paused the speed and time left mean nothing: show "paused" until resumed."""
+        self._paused = paused
         if paused:
             self.fps.setText("paused")
+        elif self.progress.isVisible():
+            self.fps.setText("resuming…")
 
     def run_finished(self) -> None:
+        self._paused = False
         self._throttle.stop()
         self._latest = None
         self.progress.hide()
