@@ -31,8 +31,7 @@ class StatusPanel(QWidget):
         self.memory = self._label("", "Engine memory in use")
         self.fps = self._label("", "Propagation speed and time left")
         self.progress = QProgressBar(bar)
-        self.progress.setMaximumWidth(200)
-        self.progress.setMinimumWidth(140)
+        self._fit_progress(9999)
         self.progress.setTextVisible(True)
         self.progress.setFormat("%v / %m")
         self.progress.hide()
@@ -76,7 +75,16 @@ class StatusPanel(QWidget):
         else:
             self.memory.setText(f"Memory: {total_bytes / (1024 * 1024):.1f} MB · {entries} entries")
 
+    def _fit_progress(self, total: int) -> None:
+        """Width from the font: the longest text of this run ("total / total") plus the style's frame
+        and padding, so that "15 / 299" is never clipped whatever the font or its size."""
+        longest = f"{max(1, total)} / {max(1, total)}"
+        metrics = self.progress.fontMetrics()
+        width = metrics.horizontalAdvance(longest) + 4 * metrics.averageCharWidth() + 16
+        self.progress.setFixedWidth(max(140, width))
+
     def run_started(self, total: int) -> None:
+        self._fit_progress(total)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(0)
         self._paused = False
@@ -94,6 +102,8 @@ class StatusPanel(QWidget):
         if self._latest is None or not self.progress.isVisible():
             return
         done, total, fps, eta_s = self._latest
+        if total != self.progress.maximum():
+            self._fit_progress(total)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.fps.setText("paused" if self._paused else f"{fps:.1f} fps · {format_eta(eta_s)} left")

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QProgressBar, QStyle, QStyleOptionProgressBar
 
 from app.main_window import MainWindow
 
@@ -35,4 +38,28 @@ def test_pause_shows_paused_not_fps_until_resumed(qtbot: object, window: MainWin
     assert window.status.fps.text() != "paused"
     window.status.run_progress(17, 299, 4.0, 60.0)
     qtbot.waitUntil(lambda: "fps" in window.status.fps.text())  # type: ignore[attr-defined]
+    window._on_running(False)
+
+
+def _progress_label_rect(bar: QProgressBar) -> QRect:
+    option = QStyleOptionProgressBar()
+    bar.initStyleOption(option)
+    return bar.style().subElementRect(QStyle.SubElement.SE_ProgressBarLabel, option, bar)
+
+
+@pytest.mark.parametrize("pixel_size", [12, 64])
+def test_progress_text_is_not_clipped(qtbot: object, window: MainWindow, pixel_size: int) -> None:
+    font = QFont(window.font())
+    font.setPixelSize(pixel_size)
+    window.statusBar().setFont(font)
+    window.status.progress.setFont(font)
+    window._on_running(True)
+    window.status.run_progress(15, 299, 4.0, 70.0)
+    bar = window.status.progress
+    qtbot.waitUntil(lambda: bar.value() == 15)  # type: ignore[attr-defined]
+    QApplication.processEvents()
+    assert bar.text() == "15 / 299"
+    needed = bar.fontMetrics().horizontalAdvance("299 / 299")  # the longest text of this run
+    assert bar.width() >= needed
+    assert _progress_label_rect(bar).width() >= needed
     window._on_running(False)
