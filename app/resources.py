@@ -35,6 +35,7 @@ _ICONS: dict[str, str] = {
     "polygon": "fa6s.draw-polygon",
     "fill": "fa6s.fill-drip",
     "box": "fa6s.vector-square",
+    "click": "fa6s.hand-pointer",
     "clear": "fa6s.trash-can",
     "commit": "fa6s.floppy-disk",
     "reseed": "fa6s.seedling",

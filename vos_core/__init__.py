@@ -54,6 +54,8 @@ _EXPORTS: dict[str, str] = {
     "ProjectError": "vos_core.errors:ProjectError",
     # interactive tools
     "grabcut_box": "vos_core.interactive.grabcut:grabcut_box",
+    "Click": "vos_core.interactive.clicks.simulate:Click",
+    "ClickSegmenter": "vos_core.interactive.clicks.predictor:ClickSegmenter",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -74,6 +74,10 @@ class WindowActions(QObject):
             (ToolKind.ERASER, "&Eraser", "E", "eraser", "Erase the active object"),
             (ToolKind.POLYGON, "&Polygon", "G", "polygon", "Click points; double-click or Enter closes"),
             (ToolKind.BOX, "Bo&x to mask", "R", "box", "Drag a box: GrabCut makes a mask inside it"),
+            (
+                ToolKind.CLICK, "&Click to segment", "C", "click",
+                "Left click adds, right click removes, drag a box to start (click model)",
+            ),
         ):
             action = a(w, text, key, icon_name, tip, checkable=True)
             action.setData(kind.value)

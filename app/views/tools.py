@@ -1,4 +1,4 @@
-"""Mask editing tools: brush, eraser, polygon and box. Tools work on image coordinates and label
+"""Mask editing tools: brush, eraser, polygon, box and click. Tools work on image coordinates and label
 maps; the canvas gives them a :class:`ToolHost` for previews and for finishing an edit."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ class ToolKind(StrEnum):
     ERASER = "eraser"
     POLYGON = "polygon"
     BOX = "box"
+    CLICK = "click"
 
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 with exclusive ends
@@ -47,6 +48,15 @@ class ToolHost(Protocol):
     def request_box_mask(self, box: Box) -> None:
         """Start box-to-mask segmentation of ``box`` for the active object."""
 
+    def request_click(self, x: float, y: float, positive: bool) -> None:
+        """Add a click for the active object and refine its mask with the click model."""
+
+    def request_click_box(self, box: Box) -> None:
+        """Start click segmentation of the active object from ``box`` (forgets earlier clicks)."""
+
+    def reset_clicks(self) -> None:
+        """Forget the clicks so far (the next click starts from the mask on screen)."""
+
 
 def clip_box(box: Box, shape: tuple[int, int]) -> Box:
     h, w = shape
@@ -70,6 +80,9 @@ class Tool:
     def release(self, host: ToolHost, x: float, y: float) -> None: ...
 
     def double_click(self, host: ToolHost, x: float, y: float) -> None: ...
+
+    def right_press(self, host: ToolHost, x: float, y: float) -> None:
+        """Right button pressed while not editing (the canvas cancels an edit in progress)."""
 
     def key(self, host: ToolHost, key: str) -> bool:
         """``key`` is "enter", "escape" or "backspace"; True when handled."""
@@ -267,12 +280,84 @@ class BoxTool(Tool):
         )
 
 
+class ClickTool(Tool):
+    """Click to segment: left click adds a positive point, right click a negative one, a left drag
+    draws a box to start from; each click refines the active object's mask (the click model runs
+    in the background). Escape forgets the clicks so far (the next click starts anew)."""
+
+    kind = ToolKind.CLICK
+    DRAG = 4  # pixels of movement that turn a press into a box drag
+
+    def __init__(self) -> None:
+        self._start: tuple[float, float] | None = None
+        self._dragging = False
+
+    @property
+    def editing(self) -> bool:
+        return self._start is not None
+
+    def press(self, host: ToolHost, x: float, y: float) -> None:
+        self._start, self._dragging = (x, y), False
+
+    def move(self, host: ToolHost, x: float, y: float) -> None:
+        if self._start is None:
+            return
+        sx, sy = self._start
+        if self._dragging or max(abs(x - sx), abs(y - sy)) >= self.DRAG:
+            self._dragging = True
+            host.show_box(self._box(x, y))
+
+    def release(self, host: ToolHost, x: float, y: float) -> None:
+        if self._start is None:
+            return
+        start, dragging = self._start, self._dragging
+        self._start, self._dragging = None, False
+        if dragging:
+            host.show_box(None)
+            box = self._box_from(start, x, y)
+            if box[2] - box[0] >= BoxTool.MIN_SIZE and box[3] - box[1] >= BoxTool.MIN_SIZE:
+                host.request_click_box(box)
+        else:
+            host.request_click(start[0], start[1], True)
+
+    def right_press(self, host: ToolHost, x: float, y: float) -> None:
+        host.request_click(x, y, False)
+
+    def key(self, host: ToolHost, key: str) -> bool:
+        if key != "escape":
+            return False
+        if self._start is not None:
+            self.cancel(host)
+        else:
+            host.reset_clicks()
+        return True
+
+    def cancel(self, host: ToolHost) -> None:
+        self._start, self._dragging = None, False
+        host.show_box(None)
+
+    def _box(self, x: float, y: float) -> Box:
+        assert self._start is not None
+        return self._box_from(self._start, x, y)
+
+    @staticmethod
+    def _box_from(start: tuple[float, float], x: float, y: float) -> Box:
+        sx, sy = start
+        return (
+            int(np.floor(min(sx, x))),
+            int(np.floor(min(sy, y))),
+            int(np.ceil(max(sx, x))),
+            int(np.ceil(max(sy, y))),
+        )
+
+
 def make_tool(kind: ToolKind) -> Tool:
     return {
         ToolKind.BRUSH: lambda: BrushTool(),
         ToolKind.ERASER: lambda: BrushTool(erase=True),
         ToolKind.POLYGON: PolygonTool,
         ToolKind.BOX: BoxTool,
+        ToolKind.CLICK: ClickTool,
     }[kind]()
 
 
