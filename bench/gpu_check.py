@@ -6,13 +6,15 @@
 
 (a) accuracy: every usable architecture of the registry propagates two short DAVIS sequences from
     their first mask on the device and on the CPU (the application's CPU path: ONNX Runtime
-    encoder); prints both J&F and whether they agree within 0.01. With ``--device cpu`` the
-    "device" run is the eager torch path on the CPU.
+    encoder); prints both J&F and whether they agree within 0.01 (on CUDA also under bf16 autocast,
+    ``SessionConfig.autocast``). With ``--device cpu`` the "device" run is the eager torch path on
+    the CPU.
 (b) speed: fps of synthetic videos at 480p and 1080p, processed at full height, 1 and 3 objects
     (peak device memory on CUDA); ``--long-frames N`` adds one N-frame 480p run that prints the
     peak memory at 10% and at the end (it must stay flat).
-(c) training: iterations per second at batch 16, crop 384, 3-frame mixed clips rendered on the
-    device from a pack (``--pack``, or a small one made from ``../shared/data`` in a temp folder).
+(c) training: iterations per second at batch 16, crop 384, 3-frame mixed clips from a pack
+    (``--pack``, or a small one made from ``../shared/data`` in a temp folder), through the trainer's
+    own data path (rendered on the device, bf16 autocast on CUDA), and the rate of the data alone.
 ``--small``: tiny sizes (the test runs ``--device cpu --small`` so this never rots).
 Sequences come from the pack (its first two) or from ``--davis`` (two dev sequences). Exit code 1
 when a check fails or disagrees.
@@ -123,25 +125,33 @@ def check_accuracy(device: torch.device, archs: list[str], seqs: list[Sequence],
     print(f"\n(a) J&F on {len(seqs)} sequences ({', '.join(s[0] for s in seqs)}; {sizes.seq_frames} "
           f"frames, processed at {sizes.seq_height or 'the model’s own height'}): {device.type} "
           "vs the CPU path (ONNX encoder)")
-    print(f"{'arch':<12} {'J&F ' + tested:>10} {'J&F cpu':>10} {'|diff|':>8}  agree")
+    bf16 = device.type == "cuda"
+    print(f"{'arch':<12} {'J&F ' + tested:>10} {'J&F cpu':>10} {'|diff|':>8}  agree"
+          + (f" {'J&F bf16':>10} {'|diff|':>8}  agree" if bf16 else ""))
     ok = True
     for arch in archs:
         scores: dict[str, float] = {}
-        for where, config in (
-            (tested, SessionConfig(arch=arch, device=device.type, process_height=sizes.seq_height,
-                                   accelerate=False)),
-            ("cpu", SessionConfig(arch=arch, device="cpu", process_height=sizes.seq_height)),
-        ):
+        runs = [(tested, SessionConfig(arch=arch, device=device.type, process_height=sizes.seq_height,
+                                       accelerate=False)),
+                ("cpu", SessionConfig(arch=arch, device="cpu", process_height=sizes.seq_height))]
+        if bf16:
+            runs.append(("bf16", SessionConfig(arch=arch, device="cuda", process_height=sizes.seq_height,
+                                               autocast=True)))
+        for where, config in runs:
             try:
                 per_seq = [score_sequence(_propagate(arch, config, rgb, gts[0]), gts, name=name)
                            for name, rgb, gts in seqs]
                 scores[where] = mean_jf(per_seq)
             except Exception as exc:  # noqa: BLE001 - a check reports and goes on
                 print(f"{arch:<12} {where}: error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
-        if len(scores) == 2:
+        if len(scores) == len(runs):
             a, b = scores[tested], scores["cpu"]
             agree = abs(a - b) <= TOLERANCE
-            print(f"{arch:<12} {a:>10.4f} {b:>10.4f} {abs(a - b):>8.4f}  {'yes' if agree else 'NO'}")
+            extra = ""
+            if bf16:  # reported, not required: autocast is off unless it is shown equal
+                c = scores["bf16"]
+                extra = f" {c:>10.4f} {abs(c - b):>8.4f}  {'yes' if abs(c - b) <= TOLERANCE else 'no'}"
+            print(f"{arch:<12} {a:>10.4f} {b:>10.4f} {abs(a - b):>8.4f}  {'yes' if agree else 'NO'}{extra}")
             ok &= agree
         else:
             ok = False
@@ -219,7 +229,6 @@ def _pack_for_training(pack_dir: Path | None, small: bool, tmp: Path) -> DataPac
 
 def check_training(device: torch.device, arch: str, sizes: Sizes, pack: DataPack | None, tmp: Path) -> bool:
     from vos_core.train.config import TrainConfig
-    from vos_core.train.pack_clips import DeviceBatches, PackClipMaker
     from vos_core.train.trainer import DistInfo, Trainer
 
     crop = (sizes.crop, sizes.crop)
@@ -230,12 +239,12 @@ def check_training(device: torch.device, arch: str, sizes: Sizes, pack: DataPack
         print("no pack and no ../shared/data: skipped")
         return True
     config = TrainConfig(arch=arch, stage="mixed", out=tmp / "run", iters=iters, batch=sizes.batch, crop=crop,
-                         quiet=True)
+                         quiet=True, pack=pack.root)
     trainer = Trainer(config, DistInfo(device=device))
-    maker = PackClipMaker(pack, "mixed", crop, config.frames, config.seed, device, total_iters=iters)
-    batches = DeviceBatches(maker, 0, iters, sizes.batch)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     t0, t_data = 0.0, 0.0
-    for i, (frames, labels, n_obj) in enumerate(batches):
+    for i, (frames, labels, n_obj) in enumerate(trainer.loader(0, iters)):
         if i == sizes.warmup:
             _sync(device)
             t0 = time.perf_counter()
@@ -243,12 +252,13 @@ def check_training(device: torch.device, arch: str, sizes: Sizes, pack: DataPack
     _sync(device)
     rate = sizes.train_iters / max(time.perf_counter() - t0, 1e-9)
     # the data path alone: the same batches rendered again, no model
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
     t1 = time.perf_counter()
-    for _batch in DeviceBatches(maker, 0, sizes.train_iters, sizes.batch):
+    for _batch in trainer.loader(0, sizes.train_iters):
         pass
     _sync(device)
     t_data = (time.perf_counter() - t1) / sizes.train_iters
-    print(f"{arch}: {rate:.2f} it/s (last loss {stats.loss:.4f}); clip rendering alone "
+    print(f"{arch}: {rate:.2f} it/s (last loss {stats.loss:.4f}, peak {peak:.0f} MB); data alone "
           f"{1 / max(t_data, 1e-9):.1f} batches/s; {pack.describe()}")
     trainer.close()
     return rate > 0

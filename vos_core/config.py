@@ -68,6 +68,8 @@ class SessionConfig:
         None = the architecture's own (``VosModel.process_height``: chosen on the dev split and
         recorded in its model card). Results are always returned at the original resolution.
     device: "auto" (CUDA when present, else CPU), "cpu" or "cuda".
+    autocast: run the models under bf16 autocast on CUDA (ignored on the CPU); off by default, as
+        it is not shown to give the float32 masks (``bench/gpu_check.py`` compares both).
     accelerate: run the frame encoder through ONNX Runtime on the CPU when available.
     threads: torch/ORT intra-op threads (0 = all cores).
     """
@@ -75,6 +77,7 @@ class SessionConfig:
     arch: str = "propagation"
     process_height: int | None = None
     device: str = "auto"
+    autocast: bool = False
     accelerate: bool = True
     threads: int = 0
     memory: MemoryConfig = field(default_factory=MemoryConfig)

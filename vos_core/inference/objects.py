@@ -104,6 +104,6 @@ def confidence(agg: torch.Tensor, threshold: float = 0.1) -> float:
     if agg.shape[0] <= 1:
         return 1.0
     active = agg[1:].amax(dim=0) > threshold
-    if not bool(active.any()):
-        return 1.0
-    return float(agg.amax(dim=0)[active].mean())
+    count = active.sum()
+    mean = (agg.amax(dim=0) * active).sum() / count.clamp(min=1)
+    return float(torch.where(count > 0, mean, 1.0))  # one transfer

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -24,6 +25,7 @@ import torch
 from vos_core.config import SessionConfig
 from vos_core.data.masks import check_label_map
 from vos_core.data.source_base import resize_frame
+from vos_core.devices import pick_device
 from vos_core.errors import VosInputError
 from vos_core.inference.objects import (
     ObjectRegistry,
@@ -60,12 +62,6 @@ class _Prepared:
     features: FrameFeatures
     read_ms: float
     encode_ms: float
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def processing_size(hw: tuple[int, int], max_height: int, min_height: int = 0) -> tuple[int, int]:
@@ -267,9 +263,16 @@ class InferenceSession:
             self._frame_hw or rgb.shape[:2], self.process_height, self.model.min_process_height
         )
         rgb = resize_frame(rgb, hw)
-        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
-        with torch.inference_mode():
-            return self.model.encode_frame(t.to(self.device))
+        t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+        with torch.inference_mode(), self._precision():
+            return self.model.encode_frame(t.to(self.device).float())
+
+    def _precision(self) -> AbstractContextManager[object]:
+        """bf16 autocast on CUDA when ``SessionConfig.autocast``, else nothing (thread-local: used
+        around every model call, the prefetch thread's included)."""
+        if self.config.autocast and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
 
     def _register_objects(self, labels: np.ndarray) -> None:
         new = [int(v) for v in np.unique(labels) if v != 0 and int(v) not in self.objects]
@@ -306,7 +309,7 @@ class InferenceSession:
         t0 = time.perf_counter()
         readout_ms = 0.0
         agg = None
-        with torch.inference_mode():
+        with torch.inference_mode(), self._precision():
             if given is not None:
                 probs = labels_to_probs(resize_labels(given, feats.image_hw), ids).to(self.device)
                 labels = given

@@ -68,7 +68,9 @@ class MemoryBank:
         self.policy = WritePolicy(self.config)
         self._entries: list[MemoryEntry] = []
         self.recent: deque[RecentFrame] = deque(maxlen=self.config.recent_frames)
-        self.recent_contribution = 0.0
+        #: share of the latest readout's weight that went to the recent frames (a 0-dim tensor
+        #: on the bank's device until :meth:`stats` reads it)
+        self.recent_contribution: float | torch.Tensor = 0.0
         self._view: MemoryView | None = None
 
     # ----------------------------------------------------------------- queries
@@ -83,7 +85,7 @@ class MemoryBank:
         return MemoryStats(
             entries=tuple(self.infos()),
             recent_frames=tuple(r.frame for r in self.recent),
-            recent_contribution=self.recent_contribution,
+            recent_contribution=float(self.recent_contribution),
             total_bytes=self.nbytes,
         )
 
@@ -199,7 +201,7 @@ class MemoryBank:
         n = entry.features.n_pixels
         keep_n = max(1, int(round(n * self.config.long_term_keep)))
         # ties (e.g. never read) fall back to an even spatial spread
-        spread = torch.linspace(0, 1e-6, n)
+        spread = torch.linspace(0, 1e-6, n, device=entry.pixel_usage.device)
         keep = torch.topk(entry.pixel_usage + spread, keep_n).indices.sort().values
         entry.features = entry.features.compressed(keep)
         entry.pixel_usage = entry.pixel_usage[keep].clone()
@@ -208,20 +210,22 @@ class MemoryBank:
 
     # ----------------------------------------------------------------- usage
     def record_usage(self, view: MemoryView, pixel_weight: torch.Tensor, n_queries: int) -> None:
-        """Add one readout's weights. pixel_weight: M, summed over query pixels."""
-        total = float(pixel_weight.sum()) + 1e-12
+        """Add one readout's weights. pixel_weight: M, summed over query pixels, on the bank's device
+        (per-pixel usage stays there; the per-entry sums come back in one transfer)."""
+        n = max(n_queries, 1)
+        sums = [pixel_weight[start:end].sum() for _, start, end in view.segments]
+        *per_entry, total = torch.stack([*sums, pixel_weight.sum()]).tolist()
         by_id = {e.id: e for e in self._entries}
-        for entry_id, start, end in view.segments:
+        for (entry_id, start, end), s in zip(view.segments, per_entry, strict=True):
             entry = by_id.get(entry_id)
             if entry is None:
                 continue
             w = pixel_weight[start:end]
             if entry.pixel_usage.numel() == w.numel():
-                entry.pixel_usage += w / max(n_queries, 1)
-            s = float(w.sum())
-            entry.usage += s / max(n_queries, 1)
+                entry.pixel_usage += w / n
+            entry.usage += s / n
             entry.reads += 1
-            entry.last_contribution = s / total
+            entry.last_contribution = s / (total + 1e-12)
 
     # ----------------------------------------------------------------- operations for the GUI
     def pin(self, entry_id: int, pinned: bool = True) -> None:

@@ -120,7 +120,7 @@ class MemoryEntry:
 
     def __post_init__(self) -> None:
         if self.pixel_usage.numel() != self.features.n_pixels:
-            self.pixel_usage = torch.zeros(self.features.n_pixels)
+            self.pixel_usage = torch.zeros(self.features.n_pixels, device=self.features.key.device)
 
     @property
     def nbytes(self) -> int:

@@ -47,11 +47,12 @@ class GlobalMatches:
 @dataclass(frozen=True)
 class ReadoutResult:
     """value: O×C_v×H×W mixed values at the query grid; pixel_weight: M weight per bank pixel
-    summed over query pixels (None without a bank); recent_share: share of weight on recent frames."""
+    summed over query pixels (None without a bank); recent_share: share of weight on recent frames
+    (a 0-dim tensor on the readout's device, so that nobody waits for it who does not read it)."""
 
     value: torch.Tensor
     pixel_weight: torch.Tensor | None
-    recent_share: float
+    recent_share: float | torch.Tensor
     n_queries: int
 
 
@@ -205,8 +206,7 @@ def fused_readout(
     valid_q = _query_tiles(ones, tile)[..., 0] > 0  # T×n
     weight = weight * valid_q.unsqueeze(-1)
     is_local = top_i < n_local
-    total = float(weight.sum()) + 1e-12
-    recent_share = float(weight[is_local].sum()) / total if n_local else 0.0
+    recent_share = (weight * is_local).sum() / (weight.sum() + 1e-12) if n_local else weight.new_zeros(())
     pixel_weight = None
     if matches is not None:
         glob_pos = (top_i - n_local).clamp(min=0)

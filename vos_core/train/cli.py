@@ -3,6 +3,7 @@
     python -m vos_core.train --arch NAME --stage static|video|mixed [--resume] [--max-minutes M]
         [--out runs/NAME] [--seed S] [--batch B] [--crop 384] [--iters N] [--init FILE]
         [--warm-start FILE] [--lr LR] [--workers N] [--threads N] [--eval-dev] [--quiet]
+        [--pack DIR] [--no-amp]
 
 Runs unchanged under ``torchrun --nproc_per_node=N -m vos_core.train ...`` (DistributedDataParallel).
 Ctrl-C stops after the current step with a checkpoint; ``--resume`` continues exactly.
@@ -41,6 +42,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="run folder (default: runs/<arch>-<stage>)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA_ROOT,
                    help="shared data root (default: %(default)s)")
+    p.add_argument("--pack", type=Path,
+                   help="training pack (python -m vos_core.datapack) instead of the data folders")
+    p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     p.add_argument("--init", type=Path, help="start from these weights (e.g. the static stage's <arch>.pt)")
     p.add_argument("--warm-start", type=Path,
@@ -70,6 +74,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
         checkpoint_minutes=args.checkpoint_minutes, resume=args.resume, init=args.init, stop_at=args.stop_at,
         warm_start=args.warm_start,
         workers=args.workers, threads=args.threads, eval_dev=args.eval_dev, quiet=args.quiet,
+        pack=args.pack, amp=not args.no_amp,
     )
 
 

@@ -57,7 +57,8 @@ class ClipRunner(nn.Module):
     def forward(
         self, frames: torch.Tensor, labels: torch.Tensor, n_objects: torch.Tensor, top_p: float = 1.0
     ) -> tuple[torch.Tensor, ClipStats]:
-        """frames: B×T×3×H×W (uint8 or float in [0, 255]), labels: B×T×H×W, n_objects: B."""
+        """frames: B×T×3×H×W (uint8 or float in [0, 255]), labels: B×T×H×W, n_objects: B (on the
+        CPU preferably: it is read once)."""
         with warnings.catch_warnings():
             # the shared readout's usage bookkeeping reads floats off tensors that require grad
             warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
@@ -70,11 +71,10 @@ class ClipRunner(nn.Module):
         if t < 2:
             raise ValueError("a training clip needs at least two frames")
         feats = self.frozen_features(frames)
-        total = frames.new_zeros((), dtype=torch.float32)
-        ce = dice = inter = union = 0.0
+        # running sums stay on the device: one transfer per batch, no per-frame synchronisation
+        total, ce, dice, inter, union = (frames.new_zeros((), dtype=torch.float32) for _ in range(5))
         count = 0
-        for i in range(b):
-            o = int(n_objects[i])
+        for i, o in enumerate(n_objects.tolist()):
             lab = labels[i].long()
             if o < 1:
                 continue
@@ -97,10 +97,11 @@ class ClipRunner(nn.Module):
                 count += 1
                 with torch.no_grad():
                     pred = aggregate_logits(logits).argmax(dim=0)
-                    inter += float(((pred == lab[j]) & (lab[j] > 0)).sum())
-                    union += float(((pred > 0) | (lab[j] > 0)).sum())
+                    inter += ((pred == lab[j]) & (lab[j] > 0)).sum()
+                    union += ((pred > 0) | (lab[j] > 0)).sum()
                 if j < t - 1:
                     memory.append(self.model.encode_memory(encoded[j], torch.sigmoid(logits)))
         n = max(count, 1)
         mean = total / n
-        return mean, ClipStats(float(mean.detach()), ce / n, dice / n, inter / max(union, 1.0))
+        stats = torch.stack([mean.detach(), ce / n, dice / n, inter / union.clamp(min=1.0)]).tolist()
+        return mean, ClipStats(*stats)

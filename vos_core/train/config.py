@@ -32,7 +32,10 @@ class TrainConfig:
     warm_start: another architecture's weights whose shared parts (same name and shape) initialise
     this one (training-time transfer; the card says what was copied);
     stop_at: end this run at that iteration as if interrupted (tests); workers: data-loader
-    processes; threads: torch threads per process (0 = cores / local processes);
+    processes (CPU runs; on CUDA a pack's clips are rendered on the GPU and need none);
+    threads: torch threads per process (0 = cores / local processes);
+    pack: a training pack (``python -m vos_core.datapack``) read instead of ``data_root``'s folders;
+    amp: bf16 autocast of the forward pass on CUDA (ignored on the CPU);
     eval_dev: score the dev sequences at the end (J&F per sequence and fps in the model card).
     """
 
@@ -68,6 +71,8 @@ class TrainConfig:
     log_every: int = 10
     quiet: bool = False
     notes: str = ""
+    pack: Path | None = None
+    amp: bool = True
 
     def __post_init__(self) -> None:
         if self.stage not in ("static", "video", "mixed", "synthetic"):
@@ -76,6 +81,8 @@ class TrainConfig:
             raise ValueError("iters and batch must be >= 1 and frames >= 2")
         if min(self.crop) < 32 or any(c % 16 for c in self.crop):
             raise ValueError(f"crop must be multiples of 16 and at least 32, got {self.crop}")
+        if self.pack is not None and self.stage == "synthetic":
+            raise ValueError("the synthetic stage makes its own clips: it takes no --pack")
 
     def lr_at(self, iteration: int) -> float:
         return self.lr * (0.1 if iteration >= self.lr_decay_at * self.iters else 1.0)

@@ -1,7 +1,11 @@
 """The training loop: seeded, resumable, interruptible, single process or DistributedDataParallel.
 
 Under ``torchrun --nproc_per_node=N`` every process trains on its own samples (gloo on the CPU, NCCL
-on CUDA); rank 0 writes the log, the checkpoints and the weights. A checkpoint holds the heads,
+on CUDA); rank 0 writes the log, the checkpoints and the weights. Clips come from the shared data
+folders through data-loader workers, or from a training pack (``--pack``): on CUDA (and on the CPU
+without workers) a pack's clips are rendered in batches on the device
+(``vos_core.train.pack_clips``); on CUDA the batches go through pinned memory and the forward pass
+runs under bf16 autocast (``TrainConfig.amp``). A checkpoint holds the heads,
 the optimiser, the iteration and the RNG state; samples are a function of (seed, index) so
 ``--resume`` continues exactly where the run stopped.
 """
@@ -13,7 +17,8 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -22,7 +27,6 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from vos_core.config import ReadoutConfig
@@ -30,19 +34,10 @@ from vos_core.data.atomic import atomic_path
 from vos_core.errors import VosInputError, WeightsError
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.model import LearnedVosModel
+from vos_core.train.batches import Batch, TrainData
 from vos_core.train.clip import ClipRunner, ClipStats
 from vos_core.train.config import TrainConfig
-from vos_core.train.data import (
-    DEV_SEQUENCES,
-    ClipDataset,
-    ClipSource,
-    DavisClips,
-    IterationSampler,
-    MixedClips,
-    StaticPseudoVideos,
-    SyntheticClips,
-    collate,
-)
+from vos_core.train.data import ClipSource
 from vos_core.weights import ModelCard, WarmStart, load_weights, save_weights, warm_start
 
 log = logging.getLogger("vos_core.train")
@@ -85,7 +80,8 @@ class DistInfo:
 
 
 def init_distributed() -> DistInfo:
-    """Join the process group torchrun describes (WORLD_SIZE > 1); otherwise a single process."""
+    """Join the process group torchrun describes (it sets WORLD_SIZE and MASTER_ADDR; gloo on the
+    CPU, NCCL on CUDA), whatever its size; otherwise a single process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
@@ -93,7 +89,8 @@ def init_distributed() -> DistInfo:
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
-    if world > 1 and not dist.is_initialized():
+    launched = "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ
+    if launched and not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
     rank = dist.get_rank() if dist.is_initialized() else 0
     return DistInfo(rank, world, local_rank, local_world, device)
@@ -105,10 +102,6 @@ class TrainResult:
     interrupted: bool
     losses: tuple[float, ...]
     weights: Path | None
-
-
-def _ignore_sigint(_worker: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
 
 
 class Trainer:
@@ -140,35 +133,16 @@ class Trainer:
         self.elapsed_before = 0.0
         self._stop_requested = False
         self.out = Path(cfg.out)
+        self.data = TrainData(cfg, self.dist.rank, self.dist.world, self.dist.device)
 
     # ----------------------------------------------------------------- data
     def source(self) -> ClipSource:
-        cfg = self.config
-        if cfg.stage == "static":
-            return self._static_source()
-        if cfg.stage == "video":
-            return self._video_source()
-        if cfg.stage == "mixed":
-            return MixedClips([self._video_source(), self._static_source()])
-        return SyntheticClips(cfg.crop, cfg.frames, cfg.seed, max_objects=min(cfg.max_objects, 2))
+        """Per-sample clips (:meth:`TrainData.source`)."""
+        return self.data.source()
 
-    def _static_source(self) -> StaticPseudoVideos:
-        cfg = self.config
-        return StaticPseudoVideos(cfg.data_root / "static", cfg.crop, cfg.frames, cfg.seed, cfg.max_objects)
-
-    def _video_source(self) -> DavisClips:
-        cfg = self.config
-        return DavisClips(cfg.data_root / "davis2016-train", cfg.crop, cfg.frames, cfg.seed,
-                          total_iters=cfg.iters, skip_range=cfg.skip_range)
-
-    def loader(self, start: int, stop: int) -> DataLoader:
-        cfg = self.config
-        dataset = ClipDataset(self.source(), cfg.batch * self.dist.world)
-        sampler = IterationSampler(start, stop, cfg.batch, self.dist.rank, self.dist.world)
-        return DataLoader(
-            dataset, batch_size=cfg.batch, sampler=sampler, num_workers=cfg.workers, collate_fn=collate,
-            worker_init_fn=_ignore_sigint if cfg.workers else None,
-        )
+    def loader(self, start: int, stop: int) -> Iterable[Batch]:
+        """This rank's batches for iterations ``start..stop-1`` (:meth:`TrainData.batches`)."""
+        return self.data.batches(start, stop)
 
     # ----------------------------------------------------------------- checkpoints
     def checkpoint_state(self) -> dict[str, object]:
@@ -232,7 +206,10 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.lr_at(self.iteration)
         dev = self.dist.device
-        loss, stats = self.net(frames.to(dev), labels.to(dev), n_objects, top_p=cfg.top_p_at(self.iteration))
+        amp = cfg.amp and dev.type == "cuda"
+        with torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext():
+            loss, stats = self.net(frames.to(dev, non_blocking=True), labels.to(dev, non_blocking=True),
+                                   n_objects.cpu(), top_p=cfg.top_p_at(self.iteration))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -357,15 +334,7 @@ class Trainer:
     def _data_description(self) -> str:
         cfg = self.config
         h, w = cfg.crop
-        if cfg.stage == "static":
-            what = "static pseudo-videos (ecssd, pascal_s, weizmann_horse)"
-        elif cfg.stage == "video":
-            what = f"DAVIS 2016 train without dev ({', '.join(DEV_SEQUENCES)})"
-        elif cfg.stage == "mixed":
-            what = (f"half DAVIS 2016 train without dev ({', '.join(DEV_SEQUENCES)}), half static "
-                    "pseudo-videos (ecssd, pascal_s, weizmann_horse)")
-        else:
-            what = "synthetic squares"
+        what = self.data.description()
         text = f"{what}, {cfg.frames}-frame clips {h}x{w}, batch {cfg.batch}x{self.dist.world}"
         earlier = self.init_card or self._grown_from
         if earlier is not None:

@@ -26,7 +26,7 @@ def background_pruning(coarse_value: torch.Tensor, margin: int = 3, stride: int 
     """
     h, w = coarse_value.shape[-2:]
     near = coarse_value.amax(dim=0, keepdim=True)[None] > 0.01 if coarse_value.shape[0] else None
-    grid = torch.zeros(h, w, dtype=torch.bool)
+    grid = torch.zeros(h, w, dtype=torch.bool, device=coarse_value.device)
     grid[::stride, ::stride] = True
     if near is not None:
         near = F.max_pool2d(near.float(), 2 * margin + 1, stride=1, padding=margin)[0, 0] > 0
@@ -45,15 +45,15 @@ class LabelPropagation(VosModel):
         super().__init__()
         self.encoder = encoder
         self.prune = prune
-        self.basis = load_basis() if project else None
+        self.basis: torch.Tensor | None
+        self.register_buffer("basis", load_basis() if project else None, persistent=False)
 
     def _project(self, keys: torch.Tensor) -> torch.Tensor:
         """C×h×w unit keys -> D×h×w unit keys in the shipped low-dimensional basis."""
         if self.basis is None:
             return keys
         c, h, w = keys.shape
-        basis = self.basis.to(keys.device)
-        return F.normalize(basis @ keys.reshape(c, -1), dim=0).reshape(-1, h, w)
+        return F.normalize(self.basis @ keys.reshape(c, -1), dim=0).reshape(-1, h, w)
 
     def encode_frame(self, rgb: torch.Tensor) -> FrameFeatures:
         coarse, fine = combined_keys(self.encoder(rgb))

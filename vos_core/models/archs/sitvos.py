@@ -145,9 +145,9 @@ class SitvosModel(LearnedVosModel):
                 if s.bank_range is not None:
                     pixel_weight[s.bank_range[0] : s.bank_range[1]] += usage[start : start + n]
                 start += n
-        recent_share = 0.0
+        recent_share: float | torch.Tensor = 0.0
         if usage is not None and chosen[-1].bank_range is None:
-            recent_share = float(usage[-chosen[-1].key.shape[1] :].sum() / usage.sum().clamp(min=1e-12))
+            recent_share = usage[-chosen[-1].key.shape[1] :].sum() / usage.sum().clamp(min=1e-12)
         return ReadoutResult(value, pixel_weight, recent_share, h * w)
 
     def decode_logits(self, frame: FrameFeatures, readout: ReadoutResult) -> torch.Tensor:

@@ -6,10 +6,12 @@ in memory once per input size (TF 'same' padding depends on it) and kept for the
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import os
 import warnings
+import weakref
 
 import numpy as np
 import torch
@@ -38,14 +40,31 @@ def onnxruntime_available() -> bool:
     return True
 
 
+#: copies of shared frozen networks on other devices: network -> {device: copy}
+_DEVICE_COPIES: weakref.WeakKeyDictionary[nn.Module, dict[torch.device, nn.Module]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def canonical(device: torch.device | str) -> torch.device:
+    """``cuda`` -> ``cuda:<current>`` (what parameters report), others unchanged."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
 class FrozenEncoder:
-    """Callable: 1×3×H×W float RGB in [0, 255] -> :class:`EncoderFeatures` (no gradients)."""
+    """Callable: 1×3×H×W float RGB in [0, 255] -> :class:`EncoderFeatures` on the input's device (no
+    gradients). Runs through ONNX Runtime for CPU inputs when ``accelerate``, else the torch network
+    on the input's device (:meth:`net_on`)."""
 
     def __init__(
         self, net: EfficientNetLite, accelerate: bool = True, threads: int = 0, freeze: bool = True
     ) -> None:
         """freeze=False leaves ``requires_grad`` as it is (a model's fine-tuned blocks)."""
         self.net = net.eval()
+        self.frozen = freeze
         if freeze:
             for p in self.net.parameters():
                 p.requires_grad_(False)
@@ -59,6 +78,21 @@ class FrozenEncoder:
 
     def _device(self) -> torch.device:
         return next(self.net.parameters()).device
+
+    def net_on(self, device: torch.device | str) -> EfficientNetLite:
+        """The network on ``device``. A shared frozen network stays where it is and gets one copy per
+        other device (made once per process and network, shared by every encoder that wraps it), so
+        sessions on different devices can run side by side; a network of one model's own
+        (``freeze=False``: its fine-tuned blocks are the model's and move with it) moves there."""
+        device = canonical(device)
+        if self._device() == device:
+            return self.net
+        if not self.frozen:
+            return self.net.to(device)
+        copies = _DEVICE_COPIES.setdefault(self.net, {})
+        if device not in copies:
+            copies[device] = copy.deepcopy(self.net).to(device).eval()
+        return copies[device]  # type: ignore[return-value]
 
     def _session(self, hw: tuple[int, int]):  # noqa: ANN202 - onnxruntime type is optional
         sess = self._sessions.get(hw)
@@ -84,7 +118,7 @@ class FrozenEncoder:
         return sess
 
     def __call__(self, rgb: torch.Tensor) -> EncoderFeatures:
-        if self.accelerate and self._device().type == "cpu":
+        if self.accelerate and rgb.device.type == "cpu" and self._device().type == "cpu":
             try:
                 sess = self._session((int(rgb.shape[2]), int(rgb.shape[3])))
                 s4, s8, s16 = sess.run(None, {"rgb": np.ascontiguousarray(rgb.numpy())})  # type: ignore[attr-defined]
@@ -93,4 +127,4 @@ class FrozenEncoder:
                 log.warning("ONNX Runtime encoder unavailable (%s); using torch", exc)
                 self.accelerate = False
         with torch.inference_mode():
-            return self.net(rgb.to(self._device()))
+            return self.net_on(rgb.device)(rgb)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
+from vos_core.models.encoders.efficientnet_lite import EfficientNetLite, EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 
 
@@ -28,11 +28,10 @@ class Backbone:
         self.grad_from = grad_from
         self.channels: tuple[int, int, int] = tuple(encoder.net.channels)  # type: ignore[assignment]
 
-    def _net_on(self, device: torch.device) -> None:
-        net = self.encoder.net
-        if next(net.parameters()).device != device:
-            net.to(device)
+    def _net_on(self, device: torch.device) -> EfficientNetLite:
+        net = self.encoder.net_on(device)
         net.eval()  # batch-norm statistics stay frozen
+        return net
 
     def __call__(self, rgb: torch.Tensor) -> EncoderFeatures:
         if rgb.dim() != 4 or rgb.shape[1] != 3:
@@ -40,11 +39,11 @@ class Backbone:
         if torch.is_grad_enabled() or rgb.shape[0] != 1 or rgb.device.type != "cpu":
             # training, batches and GPUs: the torch network on the input's device, gradient-free
             # except through the blocks a model fine-tunes
-            self._net_on(rgb.device)
+            net = self._net_on(rgb.device)
             if self.grad_from is not None and torch.is_grad_enabled():
-                return self.encoder.net(rgb, grad_from=self.grad_from)
+                return net(rgb, grad_from=self.grad_from)
             with torch.no_grad():
-                return self.encoder.net(rgb)
+                return net(rgb)
         return self.encoder(rgb)  # single CPU frames at inference: ONNX Runtime when available
 
     def refresh(self) -> None:

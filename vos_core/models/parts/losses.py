@@ -63,8 +63,9 @@ class SegLossConfig:
 
 def segmentation_loss(
     obj_logits: torch.Tensor, labels: torch.Tensor, top_p: float, config: SegLossConfig | None = None
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """obj_logits: O×H×W, labels: H×W long (0 = background, 1..O objects) -> (loss, parts)."""
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """obj_logits: O×H×W, labels: H×W long (0 = background, 1..O objects) -> (loss, parts: the
+    detached 0-dim "ce" and "dice" terms, left on the device: reading them is the caller's sync)."""
     cfg = config or SegLossConfig()
     o = obj_logits.shape[0]
     if labels.shape != obj_logits.shape[1:]:
@@ -76,4 +77,4 @@ def segmentation_loss(
     onehot = F.one_hot(target.clamp(max=o), o + 1).permute(0, 3, 1, 2)[:, 1:]
     dice = dice_loss(probs, onehot)
     loss = cfg.ce_weight * ce + cfg.dice_weight * dice
-    return loss, {"ce": float(ce.detach()), "dice": float(dice.detach())}
+    return loss, {"ce": ce.detach(), "dice": dice.detach()}
