@@ -28,6 +28,8 @@ from app.views.tools import ToolKind
 from app.workers.engine_client import EngineClient
 
 SHUTDOWN_MS = 15000
+MIN_WINDOW = (960, 600)  # below this the canvas and the docks no longer fit
+DOCK_MIN = {"objects": 150, "memory": 260, "plot": 100}  # px: width of side docks, height of the plot
 
 
 class MainWindow(QMainWindow):
@@ -64,14 +66,18 @@ class MainWindow(QMainWindow):
         self.memory_dock = self._dock("Memory", self.memory_panel, right)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.plot_dock = self._dock("Confidence and memory", self.plot_panel, bottom)
+        self.objects_dock.setMinimumWidth(DOCK_MIN["objects"])
+        self.memory_dock.setMinimumWidth(DOCK_MIN["memory"])
+        self.plot_dock.setMinimumHeight(DOCK_MIN["plot"])
+        self._dock_areas = ((self.objects_dock, left), (self.memory_dock, right), (self.plot_dock, bottom))
+        self.setMinimumSize(*MIN_WINDOW)
         self.status = StatusPanel(self.statusBar())
         self.actions = WindowActions(self)
         self.actions.build_menus(self)
-        self.actions.build_toolbars(self)
+        self.toolbars = self.actions.build_toolbars(self)
         for dock in (self.objects_dock, self.memory_dock, self.plot_dock):
             self.actions.panels_menu.addAction(dock.toggleViewAction())
-        self.resizeDocks([self.objects_dock, self.memory_dock], [200, 480], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.plot_dock], [220], Qt.Orientation.Vertical)
+        self._default_dock_sizes()
         # logic
         self.controller = SessionController(self.settings, engine_factory, self)
         self.presenter = DocumentPresenter(
@@ -96,6 +102,22 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.objects_dock, self.memory_dock], [200, 480], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.plot_dock], [220], Qt.Orientation.Vertical)
+
+    def reset_layout(self) -> None:
+        """View ▸ Reset layout: every dock back in its place, shown, docked, at its default size."""
+        for dock, area in self._dock_areas:
+            dock.setFloating(False)
+            self.removeDockWidget(dock)
+            self.addDockWidget(area, dock)
+            dock.show()
+        for bar in self.toolbars:
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+            bar.show()
+        self._default_dock_sizes()
+
     # ------------------------------------------------------------------ wiring
     def _connect(self) -> None:
         a, c, p = self.actions, self.controller, self.presenter
@@ -106,6 +128,7 @@ class MainWindow(QMainWindow):
         a.export.triggered.connect(self.files.export_dialog)
         a.settings.triggered.connect(self.open_settings)
         a.quit.triggered.connect(self.close)
+        a.reset_layout.triggered.connect(self.reset_layout)
         a.undo.triggered.connect(self.undo_group.undo)
         a.redo.triggered.connect(self.undo_group.redo)
         self.undo_group.canUndoChanged.connect(a.undo.setEnabled)

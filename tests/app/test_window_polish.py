@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QProgressBar, QStyle, QStyleOptionProgressBar
 
-from app.main_window import MainWindow
+from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
 
 
 @pytest.fixture
@@ -63,3 +63,49 @@ def test_progress_text_is_not_clipped(qtbot: object, window: MainWindow, pixel_s
     assert bar.width() >= needed
     assert _progress_label_rect(bar).width() >= needed
     window._on_running(False)
+
+
+def test_minimum_window_size(qtbot: object, window: MainWindow) -> None:
+    window.resize(300, 200)
+    QApplication.processEvents()
+    assert window.width() >= MIN_WINDOW[0] and window.height() >= MIN_WINDOW[1]
+    assert window.minimumWidth() >= MIN_WINDOW[0] and window.minimumHeight() >= MIN_WINDOW[1]
+
+
+def test_squeezed_docks_are_not_restored_and_reset_layout(qtbot: object) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)  # type: ignore[attr-defined]
+    first.resize(1280, 800)
+    first.show()
+    qtbot.waitExposed(first)  # type: ignore[attr-defined]
+    for dock in (first.objects_dock, first.memory_dock):  # squeeze them as far as Qt lets a user
+        dock.setMinimumWidth(0)
+        dock.widget().setMinimumWidth(0)
+    first.resizeDocks([first.objects_dock], [1], Qt.Orientation.Horizontal)
+    QApplication.processEvents()
+    assert first.objects_dock.width() < DOCK_MIN["objects"]
+    first.close()  # saves the squeezed state
+    second = MainWindow()
+    qtbot.addWidget(second)  # type: ignore[attr-defined]
+    second.resize(1280, 800)
+    second.show()
+    qtbot.waitExposed(second)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: second.objects_dock.width() >= DOCK_MIN["objects"])  # type: ignore[attr-defined]
+    # the user moves things around, then View ▸ Reset layout puts them back
+    second.memory_dock.setFloating(True)
+    second.plot_dock.hide()
+    second.removeDockWidget(second.objects_dock)
+    QApplication.processEvents()
+    assert second.actions.reset_layout in second.actions.panels_menu.parent().actions()  # View menu
+    second.actions.reset_layout.trigger()
+    QApplication.processEvents()
+    for dock, area in (
+        (second.objects_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+        (second.memory_dock, Qt.DockWidgetArea.RightDockWidgetArea),
+        (second.plot_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
+    ):
+        assert dock.isVisible() and not dock.isFloating()
+        assert second.dockWidgetArea(dock) == area
+    assert second.objects_dock.width() >= DOCK_MIN["objects"]
+    assert second.plot_dock.height() >= DOCK_MIN["plot"]
+    second.close()
