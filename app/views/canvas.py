@@ -6,7 +6,6 @@ The canvas never writes masks itself: a finished edit is emitted as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -22,13 +21,12 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QWidget
 
+from app.views.click_session import ClickSegmentation
 from app.views.frame_layers import FrameLayers
 from app.views.overlay import OverlayMode
 from app.views.tools import Box, Tool, ToolKind, fill_holes, make_tool
 from app.views.zoom_view import ZoomPanView
-from app.workers.clicks import ClickRequest, ClickRunner
 from app.workers.grabcut import GrabCutRunner
-from vos_core import Click
 
 MIN_BRUSH, MAX_BRUSH = 1, 200
 _KEYS = {
@@ -37,22 +35,6 @@ _KEYS = {
     Qt.Key.Key_Escape: "escape",
     Qt.Key.Key_Backspace: "backspace",
 }
-
-
-@dataclass
-class _ClickSession:
-    """Clicks on one object of one frame: ``prev`` is the model's last output (or the object's
-    mask when the session began), ``done`` the clicks already applied, ``labels`` the frame's
-    labels after the last applied click (a change elsewhere starts a new session)."""
-
-    frame: int
-    object_id: int
-    prev: np.ndarray | None
-    box: tuple[int, int, int, int] | None
-    clicks: list[Click] = field(default_factory=list)
-    done: int = 0
-    pending: bool = False
-    labels: np.ndarray | None = None
 
 
 class MaskCanvas(ZoomPanView):
@@ -75,11 +57,7 @@ class MaskCanvas(ZoomPanView):
         self._grabcut = GrabCutRunner(self)
         self._grabcut.finished.connect(self._on_box_mask)
         self._pending_box: tuple[int, int, Box, int] | None = None  # token, frame, box, object
-        self._clicker = ClickRunner(self)
-        self._clicker.finished.connect(self._on_click_mask)
-        self._clicker.failed.connect(self._on_click_failed)
-        self._clicks: _ClickSession | None = None
-        self._click_items: list[QGraphicsEllipseItem] = []
+        self._clicking = ClickSegmentation(self)
         self._on_right = False  # side by side: the tool works on the right half
         scene = self.scene()
         self.layers = FrameLayers(scene)
@@ -119,7 +97,7 @@ class MaskCanvas(ZoomPanView):
 
     @property
     def editing(self) -> bool:
-        return self._tool.editing or self._pending_box is not None or self._clicker.busy
+        return self._tool.editing or self._pending_box is not None or self._clicking.busy
 
     @property
     def tool(self) -> ToolKind:
@@ -301,106 +279,19 @@ class MaskCanvas(ZoomPanView):
         self.message.emit("")
         self.finish_edit(labels, "Box to mask")
 
-    # click segmentation ----------------------------------------------
+    # click segmentation (app.views.click_session) ---------------------
     def request_click(self, x: float, y: float, positive: bool) -> None:
-        if self._rgb is None:
-            return
-        h, w = self._rgb.shape[:2]
-        if not (0 <= x < w and 0 <= y < h):
-            return
-        session = self._click_session()
-        session.clicks.append(Click(float(y), float(x), positive))
-        self._add_click_marker(x, y, positive)
-        self._run_clicks()
+        self._clicking.click(x, y, positive)
 
     def request_click_box(self, box: Box) -> None:
-        if self._rgb is None:
-            return
-        x0, y0, x1, y1 = box
-        self.reset_clicks()
-        self._clicks = _ClickSession(self.frame_index, self.active_object, None, (y0, x0, y1, x1))
-        self._clicks.pending = True
-        self._run_clicks()
+        self._clicking.start_box(box)
 
     def reset_clicks(self) -> None:
-        self._clicks = None
-        for item in self._click_items:
-            self.scene().removeItem(item)
-        self._click_items.clear()
-
-    def _click_session(self) -> _ClickSession:
-        """The session of the active object on this frame; a new one (starting from the object's
-        mask on screen) when none, or when the mask changed outside the clicks (undo, brush)."""
-        s = self._clicks
-        if (
-            s is None
-            or s.frame != self.frame_index
-            or s.object_id != self.active_object
-            or (s.labels is not None and not np.array_equal(s.labels, self._labels))
-        ):
-            self.reset_clicks()
-            prev = None
-            if self._labels is not None and (self._labels == self.active_object).any():
-                prev = (self._labels == self.active_object).astype(np.float32)
-            s = self._clicks = _ClickSession(self.frame_index, self.active_object, prev, None)
-        return s
-
-    def _run_clicks(self) -> None:
-        """Start the next inference: one per click, in order (each result is one undo step)."""
-        s = self._clicks
-        if s is None or self._clicker.busy or self._rgb is None:
-            return
-        if s.done >= len(s.clicks) and not s.pending:
-            return
-        count = min(len(s.clicks), s.done + 1) if s.clicks else 0
-        s.pending = False
-        self._clicker.start(ClickRequest(s.frame, self._rgb, tuple(s.clicks[:count]), s.prev, s.box))
-        self.message.emit("Segmenting from the clicks…")
-
-    def _on_click_mask(self, request: ClickRequest, prob: np.ndarray, mask: np.ndarray) -> None:
-        s = self._clicks
-        if s is None or request.frame != self.frame_index or s.frame != request.frame or self._rgb is None:
-            self.message.emit("Click result dropped: the frame or the clicks changed")
-            return
-        s.done = len(request.clicks)
-        s.prev = prob
-        object_id = s.object_id
-        if request.box is not None and not request.clicks:  # a box start stays inside its box
-            y0, x0, y1, x1 = request.box
-            inside = np.zeros(mask.shape, dtype=bool)
-            inside[max(0, y0) : y1, max(0, x0) : x1] = True
-            mask = mask & inside
-        labels = self.labels_for_edit()
-        assert labels is not None
-        labels[(labels == object_id) & ~mask] = 0
-        labels[mask & (labels == 0)] = object_id  # never another object's pixels
-        if not request.clicks:
-            text = "Box (click model)"
-        else:
-            text = "Click (+)" if request.clicks[-1].positive else "Click (−)"
-        self.message.emit("")
-        self.finish_edit(labels, text)
-        s.labels = self._labels
-        self._run_clicks()
-
-    def _on_click_failed(self, message: str) -> None:
-        self.reset_clicks()
-        self.message.emit(f"Click segmentation failed: {message}")
-
-    def _add_click_marker(self, x: float, y: float, positive: bool) -> None:
-        r = 3.0
-        item = QGraphicsEllipseItem(x + self._tool_offset() - r, y - r, 2 * r, 2 * r)
-        pen = QPen(QColor("#000000" if positive else "#ffffff"), 1)
-        pen.setCosmetic(True)
-        item.setPen(pen)
-        item.setBrush(QColor("#4caf50" if positive else "#f44336"))
-        item.setZValue(12)
-        self.scene().addItem(item)
-        self._click_items.append(item)
+        self._clicking.reset()
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Wait for a box or click segmentation running in the background (used on close)."""
-        return self._grabcut.wait(timeout_ms) and self._clicker.wait(timeout_ms)
+        return self._grabcut.wait(timeout_ms) and self._clicking.wait(timeout_ms)
 
     # ------------------------------------------------------------------ events
     def _tool_offset(self) -> float:

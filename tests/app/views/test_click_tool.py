@@ -109,3 +109,29 @@ def test_clicks_never_take_another_objects_pixels_and_box_starts(
     assert not (labels[:, : max(0, x0 - 6)] == 1).any()  # the box start stays in its box
     _click(qtbot, window, (x0 + x1) / 2, y1 - 6, Qt.MouseButton.LeftButton)
     np.testing.assert_array_equal(document.masks.get(0) == 2, second)
+
+
+def test_clicks_on_a_correction_frame_start_from_the_mask_on_screen(
+    qtbot: object,
+    window: MainWindow,
+    make_video: Callable[..., Path],
+    square: Callable[..., tuple],
+    stroke: Callable[..., None],
+) -> None:
+    _open(window, make_video(n=6))
+    document = window.document
+    assert document is not None
+    x0, y0, x1, y1 = square(0)
+    # a wrong mask of object 1 (as a propagated one can be): the square's left half and a blob outside
+    window.canvas.set_tool(ToolKind.BRUSH)
+    window.canvas.set_brush_size(8)
+    for y in range(y0 + 4, y1, 6):
+        stroke(window.canvas, [(x0 + 4, y), ((x0 + x1) / 2, y)])
+    stroke(window.canvas, [(135, 15), (145, 15)])
+    wrong = document.masks.get(0) == 1
+    window.canvas.set_tool(ToolKind.CLICK)
+    _click(qtbot, window, 140, 15, Qt.MouseButton.RightButton)  # remove the blob
+    labels = document.masks.get(0)
+    assert labels is not None and not (labels[10:20, 132:148] == 1).any()
+    kept = wrong[:, : (x0 + x1) // 2] & (labels[:, : (x0 + x1) // 2] == 1)
+    assert kept.sum() > 0.5 * wrong[:, : (x0 + x1) // 2].sum()  # the refined mask keeps the good part

@@ -1,0 +1,162 @@
+"""Click segmentation on the canvas: the clicks of one object on one frame, run through the click
+model in the background (:class:`~app.workers.clicks.ClickRunner`), one inference and one undoable
+edit per click, never taking another object's pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem
+
+from app.views.tools import Box
+from app.workers.clicks import ClickRequest, ClickRunner
+from vos_core import Click
+
+if TYPE_CHECKING:
+    from app.views.canvas import MaskCanvas
+
+
+@dataclass
+class _ClickSession:
+    """Clicks on one object of one frame: ``prev`` is the model's last output (or the object's
+    mask when the session began), ``done`` the clicks already applied, ``labels`` the frame's
+    labels after the last applied click (a change elsewhere starts a new session)."""
+
+    frame: int
+    object_id: int
+    prev: np.ndarray | None
+    box: tuple[int, int, int, int] | None
+    clicks: list[Click] = field(default_factory=list)
+    done: int = 0
+    pending: bool = False
+    labels: np.ndarray | None = None
+
+
+class ClickSegmentation:
+    """The canvas's click tool back end (the canvas forwards its ToolHost click requests)."""
+
+    def __init__(self, canvas: MaskCanvas) -> None:
+        self._canvas = canvas
+        self._runner = ClickRunner(canvas)
+        self._runner.finished.connect(self._on_mask)
+        self._runner.failed.connect(self._on_failed)
+        self._session: _ClickSession | None = None
+        self._items: list[QGraphicsEllipseItem] = []
+
+    @property
+    def busy(self) -> bool:
+        return self._runner.busy
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        return self._runner.wait(timeout_ms)
+
+    def click(self, x: float, y: float, positive: bool) -> None:
+        if self._canvas._rgb is None:
+            return
+        h, w = self._canvas._rgb.shape[:2]
+        if not (0 <= x < w and 0 <= y < h):
+            return
+        session = self._current()
+        session.clicks.append(Click(float(y), float(x), positive))
+        self._marker(x, y, positive)
+        self._run()
+
+    def start_box(self, box: Box) -> None:
+        if self._canvas._rgb is None:
+            return
+        x0, y0, x1, y1 = box
+        self.reset()
+        self._session = _ClickSession(
+            self._canvas.frame_index, self._canvas.active_object, None, (y0, x0, y1, x1)
+        )
+        self._session.pending = True
+        self._run()
+
+    def reset(self) -> None:
+        self._session = None
+        for item in self._items:
+            self._canvas.scene().removeItem(item)
+        self._items.clear()
+
+    def _current(self) -> _ClickSession:
+        """The session of the active object on this frame; a new one (starting from the object's
+        mask on screen) when none, or when the mask changed outside the clicks (undo, brush)."""
+        s = self._session
+        if (
+            s is None
+            or s.frame != self._canvas.frame_index
+            or s.object_id != self._canvas.active_object
+            or (s.labels is not None and not np.array_equal(s.labels, self._canvas._labels))
+        ):
+            self.reset()
+            prev = None
+            if (
+                self._canvas._labels is not None
+                and (self._canvas._labels == self._canvas.active_object).any()
+            ):
+                prev = (self._canvas._labels == self._canvas.active_object).astype(np.float32)
+            s = self._session = _ClickSession(
+                self._canvas.frame_index, self._canvas.active_object, prev, None
+            )
+        return s
+
+    def _run(self) -> None:
+        """Start the next inference: one per click, in order (each result is one undo step)."""
+        s = self._session
+        if s is None or self._runner.busy or self._canvas._rgb is None:
+            return
+        if s.done >= len(s.clicks) and not s.pending:
+            return
+        count = min(len(s.clicks), s.done + 1) if s.clicks else 0
+        s.pending = False
+        self._runner.start(ClickRequest(s.frame, self._canvas._rgb, tuple(s.clicks[:count]), s.prev, s.box))
+        self._canvas.message.emit("Segmenting from the clicks…")
+
+    def _on_mask(self, request: ClickRequest, prob: np.ndarray, mask: np.ndarray) -> None:
+        s = self._session
+        if (
+            s is None
+            or request.frame != self._canvas.frame_index
+            or s.frame != request.frame
+            or self._canvas._rgb is None
+        ):
+            self._canvas.message.emit("Click result dropped: the frame or the clicks changed")
+            return
+        s.done = len(request.clicks)
+        s.prev = prob
+        object_id = s.object_id
+        if request.box is not None and not request.clicks:  # a box start stays inside its box
+            y0, x0, y1, x1 = request.box
+            inside = np.zeros(mask.shape, dtype=bool)
+            inside[max(0, y0) : y1, max(0, x0) : x1] = True
+            mask = mask & inside
+        labels = self._canvas.labels_for_edit()
+        assert labels is not None
+        labels[(labels == object_id) & ~mask] = 0
+        labels[mask & (labels == 0)] = object_id  # never another object's pixels
+        if not request.clicks:
+            text = "Box (click model)"
+        else:
+            text = "Click (+)" if request.clicks[-1].positive else "Click (−)"
+        self._canvas.message.emit("")
+        self._canvas.finish_edit(labels, text)
+        s.labels = self._canvas._labels
+        self._run()
+
+    def _on_failed(self, message: str) -> None:
+        self.reset()
+        self._canvas.message.emit(f"Click segmentation failed: {message}")
+
+    def _marker(self, x: float, y: float, positive: bool) -> None:
+        r = 3.0
+        item = QGraphicsEllipseItem(x + self._canvas._tool_offset() - r, y - r, 2 * r, 2 * r)
+        pen = QPen(QColor("#000000" if positive else "#ffffff"), 1)
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        item.setBrush(QColor("#4caf50" if positive else "#f44336"))
+        item.setZValue(12)
+        self._canvas.scene().addItem(item)
+        self._items.append(item)
