@@ -16,6 +16,7 @@ from app.model.document import Document
 from app.resources import APP_NAME, icon
 from app.views.actions import WindowActions
 from app.views.canvas import MaskCanvas
+from app.views.help_dialogs import ShortcutSheet, about_box
 from app.views.memory_panel import MemoryPanel
 from app.views.objects_panel import ObjectsPanel
 from app.views.overlay import OverlayMode
@@ -129,6 +130,8 @@ class MainWindow(QMainWindow):
         a.settings.triggered.connect(self.open_settings)
         a.quit.triggered.connect(self.close)
         a.reset_layout.triggered.connect(self.reset_layout)
+        a.shortcuts.triggered.connect(self.show_shortcuts)
+        a.about.triggered.connect(lambda: about_box(self).open())
         a.undo.triggered.connect(self.undo_group.undo)
         a.redo.triggered.connect(self.undo_group.redo)
         self.undo_group.canUndoChanged.connect(a.undo.setEnabled)
@@ -293,6 +296,13 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.controller.apply_settings(settings)
         self._sync_settings_ui()
+
+    def show_shortcuts(self) -> None:
+        """Help ▸ Keyboard shortcuts: a non-modal sheet, rebuilt from the current bindings."""
+        sheet = ShortcutSheet(self.menuBar(), self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.shortcut_sheet = sheet
+        sheet.show()
 
     def show_error(self, title: str, message: str) -> None:
         """A non-blocking error dialog; the app keeps running."""

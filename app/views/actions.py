@@ -131,6 +131,11 @@ class WindowActions(QObject):
         )
         self.reset_memory = a(w, "Reset &memory", None, "reset", "Clear working and long-term memory")
         self.reset_all_memory = a(w, "Reset &all memory", None, None, "Clear all memory, permanent too")
+        # Help
+        self.shortcuts = a(
+            w, "&Keyboard shortcuts", QKeySequence.StandardKey.HelpContents, None, "Every key, by menu"
+        )
+        self.about = a(w, "&About", None, None, "Version and what this app does")
 
     def document_actions(self) -> list[QAction]:
         """Actions that need an open video."""
@@ -183,6 +188,10 @@ class WindowActions(QObject):
         memory.addActions([self.commit, self.reseed])
         memory.addSeparator()
         memory.addActions([self.reset_memory, self.reset_all_memory])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts)
+        help_menu.addSeparator()
+        help_menu.addAction(self.about)
 
     def build_toolbars(self, window: QMainWindow) -> list[QToolBar]:
         main = QToolBar("Main", window)

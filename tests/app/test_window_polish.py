@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QProgressBar, QStyle, QStyleOptionProgressBar
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressBar, QStyle, QStyleOptionProgressBar
 
 from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
 
@@ -109,3 +109,31 @@ def test_squeezed_docks_are_not_restored_and_reset_layout(qtbot: object) -> None
     assert second.objects_dock.width() >= DOCK_MIN["objects"]
     assert second.plot_dock.height() >= DOCK_MIN["plot"]
     second.close()
+
+
+def test_help_menu_shortcut_sheet_and_about(qtbot: object, window: MainWindow) -> None:
+    titles = [action.text().replace("&", "") for action in window.menuBar().actions()]
+    assert titles[-1] == "Help"
+    window.actions.next_frame.setShortcut(QKeySequence("Ctrl+Alt+K"))  # the sheet reads live bindings
+    window.actions.shortcuts.trigger()
+    sheet = window.shortcut_sheet
+    qtbot.waitExposed(sheet)  # type: ignore[attr-defined]
+    table = sheet.table
+    rows = {
+        (table.item(r, 1).text(), table.item(r, 2).text()) for r in range(table.rowCount())
+    }
+    native = QKeySequence.SequenceFormat.NativeText
+    assert ("Propagate forward", QKeySequence("F5").toString(native)) in rows
+    assert ("Next frame", QKeySequence("Ctrl+Alt+K").toString(native)) in rows
+    keys = {action: text for action, text in rows}
+    assert window.actions.undo.shortcut().toString(native) in keys["Undo"].split(", ")
+    bound = {
+        id(a) for a in window.findChildren(QAction)
+        if not a.shortcut().isEmpty() and a.associatedObjects() and a.menu() is None
+    }  # fmt: skip
+    assert table.rowCount() == len(bound) > 30
+    sheet.close()
+    window.actions.about.trigger()
+    about = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+    assert "VOS Annotator" in about.text()
+    about.close()

@@ -15,7 +15,7 @@ def test_menus_toolbar_and_tooltips(qtbot: object) -> None:
     actions.build_menus(window)
     toolbars = actions.build_toolbars(window)
     titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert titles == ["File", "Edit", "View", "Propagate", "Memory"]
+    assert titles == ["File", "Edit", "View", "Propagate", "Memory", "Help"]
     assert actions.tools[ToolKind.BRUSH].toolTip() == "Brush: Paint the active object (B)"
     assert "(F5)" in actions.propagate_forward.toolTip()
     assert "(Ctrl+M)" in actions.commit.toolTip()
