@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ handlers
     def _on_engine_started(self, engine: EngineClient) -> None:
         engine.ready.connect(lambda arch: self.status.set_model(arch))
+        engine.device_ready.connect(self.status.set_device)
         engine.progress.connect(self.status.run_progress)
         engine.paused_changed.connect(self._on_paused)
 

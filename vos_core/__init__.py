@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "EntryInfo": "vos_core.memory.entries:EntryInfo",
     "EntryKind": "vos_core.memory.entries:EntryKind",
     "ThreadBudget": "vos_core.threads:ThreadBudget",
+    "cuda_available": "vos_core.devices:cuda_available",
+    "device_label": "vos_core.devices:device_label",
     # architectures
     "default_arch": "vos_core.models.registry:default_arch",
     "get_spec": "vos_core.models.registry:get_spec",

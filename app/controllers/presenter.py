@@ -77,6 +77,7 @@ class DocumentPresenter(QObject):
             self.status.set_frame(0, 0)
             self.status.set_memory(None)
             self.status.set_model(None)
+            self.status.set_device(None)
             return
         document.current_changed.connect(self.show_frame)
         document.masks.changed.connect(self._on_mask_changed)

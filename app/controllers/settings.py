@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from app.views.overlay import OverlayMode
-from vos_core import MemoryConfig, SessionConfig, ThreadBudget, default_arch
+from vos_core import MemoryConfig, SessionConfig, ThreadBudget, cuda_available, default_arch
 
 MAX_RECENT = 10
 
@@ -25,6 +25,7 @@ class AppSettings:
     low_confidence: float = 0.6
     follow: bool = True
     threads: int = 0  # engine CPU threads; 0 = automatic (all cores but one, kept for the GUI)
+    device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
 
     def engine_threads(self) -> int:
         """The engine's threads: ``threads``, or all cores but one (kept for the GUI)."""
@@ -35,9 +36,11 @@ class AppSettings:
         memory = MemoryConfig(
             every=self.memory_every, working_size=self.working_size, long_term_size=self.long_term_size
         )
+        # a CUDA choice made on another machine (the settings are per user) falls back to "auto"
+        device = "auto" if self.device == "cuda" and not cuda_available() else self.device
         return SessionConfig(
             arch=self.arch, process_height=self.process_height or None, threads=self.engine_threads(),
-            memory=memory,
+            memory=memory, device=device,
         )
 
     @classmethod

@@ -1,5 +1,5 @@
-"""Settings dialog: engine model and memory policy, processing height, overlay look, low-confidence
-threshold. Values persist through :class:`AppSettings` (QSettings)."""
+"""Settings dialog: engine model, device and memory policy, processing height, overlay look,
+low-confidence threshold. Values persist through :class:`AppSettings` (QSettings)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.views.overlay import OverlayMode
-from vos_core import SessionConfig, get_spec, usable_arch_names
+from vos_core import SessionConfig, cuda_available, get_spec, usable_arch_names
 
 if TYPE_CHECKING:
     from app.controllers.settings import AppSettings
@@ -65,10 +65,20 @@ class SettingsDialog(QDialog):
         self.height.setSpecialValueText("model's own")
         self.threads = _spin(0, 64, settings.threads, "CPU threads for the engine (0: all cores but one)")
         self.threads.setSpecialValueText("automatic")
+        self.device = QComboBox()
+        self.device.setToolTip("Where the engine runs; the status bar shows the device in use")
+        for text, name in (("Automatic (CUDA when present)", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda")):
+            self.device.addItem(text, name)
+        if not cuda_available():  # greyed: torch sees no CUDA device on this machine
+            item = self.device.model().item(self.device.findData("cuda"))  # type: ignore[attr-defined]
+            item.setEnabled(False)
+            item.setToolTip("No CUDA device found on this machine")
+        self.device.setCurrentIndex(self._device_index(settings.device))
         engine = QGroupBox("Engine")
         form = QFormLayout(engine)
         form.addRow("Model", self.arch)
         form.addRow("", self.arch_description)
+        form.addRow("Device", self.device)
         form.addRow("Memory every", self.every)
         form.addRow("Working memory size", self.working)
         form.addRow("Long-term memory size", self.long_term)
@@ -119,6 +129,12 @@ class SettingsDialog(QDialog):
         except KeyError:
             self.arch_description.setText("")
 
+    def _device_index(self, name: str) -> int:
+        """The row of ``name``, or "auto" when it is unknown or greyed out."""
+        index = self.device.findData(name)
+        item = self.device.model().item(index) if index >= 0 else None  # type: ignore[attr-defined]
+        return index if item is not None and item.isEnabled() else self.device.findData("auto")
+
     def _defaults(self) -> None:
         self._load(type(self._initial)())
 
@@ -129,6 +145,7 @@ class SettingsDialog(QDialog):
         self.long_term.setValue(s.long_term_size)
         self.height.setValue(s.process_height)
         self.threads.setValue(s.threads)
+        self.device.setCurrentIndex(self._device_index(s.device))
         self.opacity.setValue(round(s.overlay_opacity * 100))
         self.mode.setCurrentIndex(max(0, self.mode.findData(s.overlay_mode)))
         self.threshold.setValue(s.low_confidence)
@@ -147,6 +164,7 @@ class SettingsDialog(QDialog):
             long_term_size=self.long_term.value(),
             process_height=self._height(),
             threads=self.threads.value(),
+            device=str(self.device.currentData()),
             overlay_opacity=self.opacity.value() / 100.0,
             overlay_mode=str(self.mode.currentData()),
             low_confidence=round(self.threshold.value(), 2),

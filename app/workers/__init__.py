@@ -13,6 +13,7 @@ Engine (``engine_client.py`` / ``engine.py``)
     ``shutdown(timeout_ms=10000) -> bool``. State: ``arch``, ``busy``, ``running``, ``paused``,
     ``memory``, ``last_error``, ``alive``.
     Signals (declared once, in ``EngineSignals``; the client is that object): ``ready(str arch)``,
+    ``device_ready(str device)`` (just before ``ready``: "CPU" or "CUDA (<GPU>)"),
     ``frame_ready(object FrameResult)``, ``progress(int done, int total, float fps, float eta_s)``,
     ``memory_changed(object MemoryStats)``,
     ``run_started(int start, int end, str direction)``, ``run_finished(bool completed)``,

@@ -30,6 +30,7 @@ from vos_core import (
     SessionConfig,
     ThreadBudget,
     VosError,
+    device_label,
     open_source,
 )
 
@@ -53,6 +54,7 @@ class EngineSignals(QObject):
     emits on it, so every connected slot or function runs in the GUI thread."""
 
     ready = Signal(str)  # architecture name, after a session was built or reconfigured
+    device_ready = Signal(str)  # the device that session runs on ("CPU", "CUDA (<GPU>)"), just before
     frame_ready = Signal(object)  # FrameResult
     progress = Signal(int, int, float, float)  # done, total, frames/s, eta seconds
     memory_changed = Signal(object)  # MemoryStats
@@ -203,6 +205,7 @@ class EngineWorker:
                 updated = False
             if updated:
                 ThreadBudget.of(config.threads).apply()
+                self.signals.device_ready.emit(device_label(session.device))
                 self.signals.ready.emit(config.arch)
                 self.signals.memory_changed.emit(session.memory_stats())
                 return
@@ -226,6 +229,7 @@ class EngineWorker:
             self._close_session()
             self.signals.failed.emit(describe_error(error))
         else:
+            self.signals.device_ready.emit(device_label(self._session.device))
             self.signals.ready.emit(self._config.arch)
             self.signals.memory_changed.emit(self._session.memory_stats())
         finally:
