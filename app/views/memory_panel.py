@@ -88,7 +88,8 @@ class MemoryPanel(QWidget):
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(COL_CONTRIB, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(32)
-        self.table.doubleClicked.connect(self._on_double_click)
+        self.table.clicked.connect(self._on_row_clicked)  # a click on a row shows its frame
+        self.table.doubleClicked.connect(self._on_row_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.modelAboutToBeReset.connect(self._remember_selection)
         self.model.modelReset.connect(self._restore_selection)
@@ -203,7 +204,7 @@ class MemoryPanel(QWidget):
         if entry_id is not None:
             self.evict_requested.emit(entry_id)
 
-    def _on_double_click(self, index: QModelIndex) -> None:
+    def _on_row_clicked(self, index: QModelIndex) -> None:
         entry = self.model.entry(index.row())
         if entry is not None:
             self.frame_activated.emit(entry.frame)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressBar, QStyle, QStyleOptionProgressBar
+from PySide6.QtWidgets import (
+    QApplication,
+    QMessageBox,
+    QProgressBar,
+    QStyle,
+    QStyleOptionProgressBar,
+    QTableView,
+)
 
 from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
+from tests.app.conftest import wait_until
+from vos_core import MemoryStats
+from vos_core.memory.entries import EntryInfo, EntryKind
 
 
 @pytest.fixture
@@ -137,3 +148,38 @@ def test_help_menu_shortcut_sheet_and_about(qtbot: object, window: MainWindow) -
     about = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
     assert "VOS Annotator" in about.text()
     about.close()
+
+
+def _click_row(qtbot: object, table: QTableView, row: int, double: bool = False) -> None:
+    rect = table.visualRect(table.model().index(row, 0))
+    if double:
+        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # type: ignore[attr-defined]
+    else:
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # type: ignore[attr-defined]
+
+
+def test_single_click_on_a_memory_row_jumps_to_its_frame(
+    qtbot: object, window: MainWindow, small_video: Path
+) -> None:
+    assert window.open_path(small_video)
+    wait_until(lambda: window.controller.attached)
+    window.presenter.go_to(0)
+    entries = (
+        EntryInfo(1, 0, EntryKind.PERMANENT, False, 0.4, 0.1, 4, 0.25, 300_000, 1200),
+        EntryInfo(2, 7, EntryKind.WORKING, False, 0.4, 0.1, 4, 0.25, 300_000, 1200),
+        EntryInfo(3, 15, EntryKind.WORKING, False, 0.4, 0.1, 4, 0.25, 300_000, 1200),
+    )
+    window.memory_panel.set_stats(MemoryStats(entries, (8, 9), 0.3, 3 * 300_000))
+    table = window.memory_panel.table
+    QApplication.processEvents()
+    row_of_7 = window.memory_panel.model.row_of(2)
+    _click_row(qtbot, table, row_of_7)
+    qtbot.waitUntil(lambda: window.document.current_frame == 7)  # type: ignore[attr-defined]
+    # a double-click (press, release, double-click) still jumps
+    row_of_15 = window.memory_panel.model.row_of(3)
+    _click_row(qtbot, table, row_of_15)
+    qtbot.waitUntil(lambda: window.document.current_frame == 15)  # type: ignore[attr-defined]
+    window.presenter.go_to(3)
+    assert window.document.current_frame == 3
+    _click_row(qtbot, table, row_of_15, double=True)
+    qtbot.waitUntil(lambda: window.document.current_frame == 15)  # type: ignore[attr-defined]
