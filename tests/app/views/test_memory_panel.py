@@ -102,5 +102,6 @@ def test_buttons_emit_requests(qtbot: object, panel: tuple[MemoryPanel, list[int
     rect = widget.table.visualRect(index)
     viewport = widget.table.viewport()
     qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # type: ignore[attr-defined]
+    assert frames == [5]  # a single click shows the entry's frame
     qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())  # type: ignore[attr-defined]
-    assert frames == [5]
+    assert frames == [5, 5]  # and so does a double-click
