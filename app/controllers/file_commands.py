@@ -75,12 +75,20 @@ class FileCommands(QObject):
         if folder:
             self.import_folder(folder)
 
+    def import_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Import a mask image", self._last_dir(), "Mask images (*.png);;All files (*)"
+        )
+        if path:
+            self.import_folder(path)
+
     def import_folder(self, folder: str | Path) -> None:
-        """Read DAVIS masks on a worker thread, then apply them as one undo step."""
+        """Read DAVIS masks on a worker thread, then apply them as one undo step. ``folder`` may also
+        be one mask PNG: it goes to the frame its name says (``00012.png``), else the current frame."""
         document = self.controller.document
         if document is None or self._import is not None:
             return
-        worker = ImportWorker(folder, document.frame_count, document.size)
+        worker = ImportWorker(folder, document.frame_count, document.size, frame=document.current_frame)
         self._import = worker
         self.window.statusBar().showMessage(f"Importing masks from {folder}…")
 
@@ -90,7 +98,7 @@ class FileCommands(QObject):
             if not masks:
                 self.show_error("Nothing imported", f"No masks for this video were found in {folder}.")
                 return
-            document.import_masks(masks, f"Import {len(masks)} masks")
+            document.import_masks(masks, f"Import {len(masks)} mask{'s' if len(masks) != 1 else ''}")
             document.set_current_frame(min(masks))
             self.window.statusBar().showMessage(f"Imported {len(masks)} masks", 5000)
 

@@ -54,6 +54,9 @@ class WindowActions(QObject):
         self.open_folder = a(w, "Open &folder…", "Ctrl+Shift+O", "open_folder", "Open a folder of frames")
         self.recent_menu = QMenu("Open &recent", w)
         self.import_masks = a(w, "&Import DAVIS masks…", "Ctrl+I", "import", "Load masks from a DAVIS folder")
+        self.import_mask = a(
+            w, "Import mask i&mage…", "Ctrl+Shift+I", None, "Load one mask PNG (for the frame its name says)"
+        )
         self.export = a(w, "&Export…", "Ctrl+E", "export", "Export masks in DAVIS format")
         self.settings = a(w, "&Settings…", "Ctrl+,", "settings", "Engine and display settings")
         self.quit = a(w, "&Quit", QKeySequence.StandardKey.Quit)
@@ -140,11 +143,11 @@ class WindowActions(QObject):
     def document_actions(self) -> list[QAction]:
         """Actions that need an open video."""
         return [
-            self.import_masks, self.export, self.add_object, self.clear_frame, self.fill_holes,
-            self.fit, self.zoom_in, self.zoom_out, self.play, self.next_frame, self.prev_frame,
-            self.next_10, self.prev_10, self.first_frame, self.last_frame, self.propagate_forward,
-            self.propagate_backward, self.propagate_next, self.propagate_range, self.commit,
-            self.reseed, self.reset_memory, self.reset_all_memory, *self.select_object,
+            self.import_masks, self.import_mask, self.export, self.add_object, self.clear_frame,
+            self.fill_holes, self.fit, self.zoom_in, self.zoom_out, self.play, self.next_frame,
+            self.prev_frame, self.next_10, self.prev_10, self.first_frame, self.last_frame,
+            self.propagate_forward, self.propagate_backward, self.propagate_next, self.propagate_range,
+            self.commit, self.reseed, self.reset_memory, self.reset_all_memory, *self.select_object,
             *self.tools.values(),
         ]  # fmt: skip
 
@@ -154,7 +157,7 @@ class WindowActions(QObject):
         file.addActions([self.open_video, self.open_folder])
         file.addMenu(self.recent_menu)
         file.addSeparator()
-        file.addActions([self.import_masks, self.export])
+        file.addActions([self.import_masks, self.import_mask, self.export])
         file.addSeparator()
         file.addAction(self.settings)
         file.addSeparator()

@@ -17,6 +17,7 @@ Every file is written atomically, so an interrupted or failed export never leave
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from app.workers.overlay_video import OverlayVideoWriter, blend, colour_lut
 from vos_core import (
     DavisWriter,
     VosError,
+    VosInputError,
     mask_file_name,
     open_source,
     read_annotations,
@@ -125,6 +127,22 @@ def import_davis_annotations(
     """Label maps by frame from a folder of ``%05d.png`` palette masks or a DAVIS root
     (:func:`vos_core.data.davis.read_annotations`)."""
     return read_annotations(folder, n_frames, hw, name)
+
+
+def import_mask_file(
+    path: str | Path, n_frames: int, hw: tuple[int, int], default_frame: int
+) -> dict[int, np.ndarray]:
+    """One mask image (palette, grayscale or DAVIS-colour PNG) for the frame its name gives (the last
+    number in the file name, e.g. ``00012.png`` or ``frame_12.png``), or ``default_frame`` when the
+    name has no number. Raises ``VosInputError`` for a frame past the end or a size mismatch."""
+    mask_path = Path(path)
+    numbers = re.findall(r"\d+", mask_path.stem)
+    frame = int(numbers[-1]) if numbers else int(default_frame)
+    if not 0 <= frame < n_frames:
+        raise VosInputError(
+            f"{mask_path.name} is for frame {frame}, but the video has frames 0-{n_frames - 1}"
+        )
+    return {frame: read_mask(mask_path, hw)}
 
 
 def drop_empty(masks: dict[int, np.ndarray]) -> dict[int, np.ndarray]:

@@ -20,6 +20,7 @@ from app.workers.davis_export import (
     drop_empty,
     export_davis,
     import_davis_annotations,
+    import_mask_file,
 )
 from app.workers.worker import Job
 from vos_core import ProjectError
@@ -111,17 +112,22 @@ class ImportWorker(Job):
         name: str | None = None,
         keep_empty: bool = False,
         parent: QObject | None = None,
+        frame: int = 0,
     ) -> None:
+        """``folder`` may also be one mask image: it is for the frame its name gives, else ``frame``."""
         super().__init__(parent)
         self.folder = Path(folder)
         self.n_frames = n_frames
         self.hw = hw
         self.name = name
         self.keep_empty = keep_empty
+        self.frame = frame
 
     def work(self) -> object:
-        masks: dict[int, np.ndarray] = import_davis_annotations(
-            self.folder, self.n_frames, self.hw, self.name
+        masks: dict[int, np.ndarray] = (
+            import_mask_file(self.folder, self.n_frames, self.hw, self.frame)
+            if self.folder.is_file()
+            else import_davis_annotations(self.folder, self.n_frames, self.hw, self.name)
         )
         self.check_cancelled()
         return masks if self.keep_empty else drop_empty(masks)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QMessageBox,
     QProgressBar,
     QStyle,
@@ -19,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
 from tests.app.conftest import wait_until
-from vos_core import MemoryStats
+from vos_core import MemoryStats, davis_palette
 from vos_core.memory.entries import EntryInfo, EntryKind
 
 
@@ -183,3 +186,42 @@ def test_single_click_on_a_memory_row_jumps_to_its_frame(
     assert window.document.current_frame == 3
     _click_row(qtbot, table, row_of_15, double=True)
     qtbot.waitUntil(lambda: window.document.current_frame == 15)  # type: ignore[attr-defined]
+
+
+def _palette_png(path: Path, labels: np.ndarray) -> Path:
+    image = Image.fromarray(labels, mode="P")
+    image.putpalette(davis_palette().tobytes())
+    image.save(path)
+    return path
+
+
+def test_import_a_single_png_mask(
+    qtbot: object, window: MainWindow, small_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert window.open_path(small_video)
+    wait_until(lambda: window.controller.attached)
+    document = window.document
+    assert document is not None and document.masks.frames() == []
+    labels = np.zeros((120, 160), np.uint8)
+    labels[40:80, 30:70] = 1
+    chosen: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (chosen[-1], "Mask images (*.png)"))
+    # the name says the frame
+    chosen.append(str(_palette_png(tmp_path / "00007.png", labels)))
+    window.actions.import_mask.trigger()
+    qtbot.waitUntil(lambda: document.masks.frames() == [7], timeout=30000)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(document.masks.get(7), labels)
+    assert document.current_frame == 7
+    # no number in the name: the frame on screen
+    window.presenter.go_to(4)
+    chosen.append(str(_palette_png(tmp_path / "mask.png", labels * 2)))
+    window.actions.import_mask.trigger()
+    qtbot.waitUntil(lambda: document.masks.frames() == [4, 7], timeout=30000)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(document.masks.get(4), labels * 2)
+    document.undo_stack.undo()  # one undo step
+    assert document.masks.frames() == [7]
+    # a frame past the end is refused with a message, nothing changes
+    chosen.append(str(_palette_png(tmp_path / "00099.png", labels)))
+    window.actions.import_mask.trigger()
+    qtbot.waitUntil(lambda: len(window.errors) == 1, timeout=30000)  # type: ignore[attr-defined]
+    assert "frame 99" in window.errors[0] and document.masks.frames() == [7]
