@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import colorsys
 import re
 from dataclasses import dataclass
 from typing import Any
-
-from vos_core import davis_palette
 
 MIN_OBJECT_ID = 1
 MAX_OBJECT_ID = 255
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+# Display colours of objects 1-10: saturated and bright, so a mask stands out on most scenes (the
+# DAVIS palette's #800000, #008000, ... are dark). Only the screen uses them: mask files and exports
+# keep the label indices and the DAVIS palette.
+_DISPLAY_COLOURS = (
+    "#00e5ff", "#ff3d9a", "#ffd400", "#7cff3d", "#ff7a00",
+    "#a64dff", "#ff3b3b", "#3d7cff", "#00ff9c", "#ff4dff",
+)  # fmt: skip
+_GOLDEN = 0.618033988749895
+
+
 def default_colour(object_id: int) -> str:
-    """The DAVIS palette colour of ``object_id`` as ``"#rrggbb"``."""
-    red, green, blue = (int(v) for v in davis_palette()[int(object_id) % 256])
+    """The default display colour of ``object_id`` as ``"#rrggbb"``: a fixed bright colour for
+    objects 1-10, then bright hues spread by the golden ratio (all distinct for 1-255)."""
+    object_id = int(object_id)
+    if 1 <= object_id <= len(_DISPLAY_COLOURS):
+        return _DISPLAY_COLOURS[object_id - 1]
+    hue = (0.5 + object_id * _GOLDEN) % 1.0
+    value = 1.0 if object_id % 2 else 0.88
+    saturation = 0.9 if object_id % 3 else 0.7
+    red, green, blue = (round(255 * c) for c in colorsys.hsv_to_rgb(hue, saturation, value))
     return f"#{red:02x}{green:02x}{blue:02x}"
 
 

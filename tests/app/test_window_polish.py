@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtCore import QPointF, QRect, Qt
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QFileDialog,
     QMessageBox,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
 from tests.app.conftest import wait_until
+from tests.app.test_main_window import Box, open_painted
 from vos_core import MemoryStats, davis_palette
 from vos_core.memory.entries import EntryInfo, EntryKind
 
@@ -225,3 +227,28 @@ def test_import_a_single_png_mask(
     window.actions.import_mask.trigger()
     qtbot.waitUntil(lambda: len(window.errors) == 1, timeout=30000)  # type: ignore[attr-defined]
     assert "frame 99" in window.errors[0] and document.masks.frames() == [7]
+
+
+def test_default_object_colour_is_bright_and_exports_keep_davis_indices(
+    qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
+) -> None:
+    open_painted(window, small_video, stroke, square)
+    document = window.document
+    assert document is not None
+    colour = QColor(document.objects.get(1).colour)
+    assert colour.name() != "#800000"
+    assert colour.valueF() >= 0.9 and colour.hsvSaturationF() >= 0.6  # bright and saturated
+    shown = window.objects_panel.findChild(QAbstractItemView).model().index(0, 0)
+    assert shown.data(Qt.ItemDataRole.DecorationRole).name() == colour.name()  # the swatch
+    # the canvas paints the mask in that colour (Colour fill overlay blends it over the frame)
+    image = window.canvas.grab().toImage()
+    x0, y0, x1, y1 = square(0)
+    centre = window.canvas.mapFromScene(QPointF((x0 + x1) / 2, (y0 + y1) / 2))
+    pixel = image.pixelColor(centre.x(), centre.y())
+    assert pixel.blue() > pixel.red()  # the painted red square now shows the cyan-ish display colour
+    # the mask file keeps label 1 and the DAVIS palette (exports are unchanged)
+    assert document.save()
+    with Image.open(document.project.directory / "masks" / "00000.png") as png:
+        assert png.mode == "P"
+        assert 1 in np.unique(np.asarray(png))
+        assert tuple(png.getpalette()[3:6]) == (128, 0, 0)

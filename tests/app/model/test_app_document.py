@@ -9,6 +9,7 @@ import pytest
 from synthetic_video import SyntheticVideo
 
 from app.model.document import Document
+from app.model.object_info import default_colour
 from vos_core import MemoryStats
 from vos_core.config import MemoryConfig, SessionConfig
 from vos_core.errors import ProjectError, VosError, VosInputError
@@ -105,7 +106,7 @@ def test_persistence_across_reopen(qtbot, video: SyntheticVideo) -> None:
     again = Document.open(video.path)
     try:
         assert [(o.id, o.name, o.colour) for o in again.objects.objects()] == [
-            (1, "square", "#800000"),
+            (1, "square", default_colour(1)),
             (2, "shadow", "#00ff00"),
         ]
         assert again.current_frame == 5

@@ -13,11 +13,11 @@ def test_add_many_objects_with_palette_colours(qtbot) -> None:
     model = ObjectListModel()
     with qtbot.waitSignal(model.rowsInserted):
         first = model.add()
-    assert first == ObjectInfo(1, "Object 1", "#800000", True)
+    assert first == ObjectInfo(1, "Object 1", default_colour(1), True)
     for _ in range(24):
         model.add()
     assert model.rowCount() == 25 and model.ids() == list(range(1, 26))
-    assert model.get(2).colour == "#008000" and model.get(25).colour == default_colour(25)
+    assert model.get(2).colour == default_colour(2) and model.get(25).colour == default_colour(25)
     named = model.add("person", "#ABCDEF")
     assert named.id == 26 and named.colour == "#abcdef"
     assert len({info.colour for info in model.objects()}) == 26
@@ -50,14 +50,14 @@ def test_qt_roles_and_editing(qtbot) -> None:
     index = model.index(0, 0)
     assert model.data(index) == "cat"
     assert model.data(index, ObjectListModel.IdRole) == 1
-    assert model.data(index, ObjectListModel.ColourRole) == "#800000"
-    assert model.data(index, Qt.ItemDataRole.DecorationRole).name() == "#800000"
+    assert model.data(index, ObjectListModel.ColourRole) == default_colour(1)
+    assert model.data(index, Qt.ItemDataRole.DecorationRole).name() == default_colour(1)
     assert model.data(index, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
     assert model.data(model.index(4, 0)) is None
     assert model.flags(index) & Qt.ItemFlag.ItemIsEditable
     assert model.setData(index, "tiger")
     assert model.setData(index, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
-    assert model.get(1) == ObjectInfo(1, "tiger", "#800000", False)
+    assert model.get(1) == ObjectInfo(1, "tiger", default_colour(1), False)
     assert not model.setData(index, "   ")
     assert model.rowCount(index) == 0 and model.rowCount(QModelIndex()) == 1
 
