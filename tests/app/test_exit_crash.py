@@ -1,0 +1,69 @@
+"""The exit crash of long sessions ("Fatal Python error: none_dealloc", exit 134, issue 12 item 5).
+
+Its cause: PySide6 6.12 on CPython 3.11 returns ``None`` from ``void`` methods without a reference,
+so every call drops one reference to ``None``; a long session brings the count to zero and the
+interpreter aborts, mostly in finalisation's garbage collection. ``app.qt_fixes`` gives ``None`` a
+reserve of references when the binding has the bug. Each test runs a fresh interpreter that makes
+far more void calls than ``None`` has references at start-up (about 6k), then quits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SESSION = r"""
+import sys
+sys.path.insert(0, {root!r})
+import app  # installs app.qt_fixes
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QApplication
+from app.main_window import MainWindow
+
+qapp = QApplication([])
+window = MainWindow()
+window.show()
+
+class Step(QUndoCommand):
+    def redo(self):
+        pass
+
+    def undo(self):
+        pass
+
+stack = QUndoStack()
+timer = QTimer()
+for i in range({calls}):  # what a long session does: timers, undo/redo, paused/resumed runs, ...
+    timer.start(1000)
+    timer.stop()
+    stack.push(Step("run"))
+    stack.undo()
+    stack.redo()
+    window._on_running(True)
+    window._on_paused(i % 2 == 0)
+    window._on_running(False)
+    QObject().deleteLater()
+    if i % 500 == 0:
+        qapp.processEvents()
+window.close()
+qapp.processEvents()
+print("quit", flush=True)
+"""
+
+
+@pytest.mark.parametrize("attempt", range(6))
+def test_a_long_session_quits_cleanly(attempt: int) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    code = SESSION.format(root=str(ROOT), calls=4_000 + 1_000 * attempt)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=240, cwd=ROOT
+    )
+    assert "none_dealloc" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "quit" in done.stdout
