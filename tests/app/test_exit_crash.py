@@ -67,3 +67,66 @@ def test_a_long_session_quits_cleanly(attempt: int) -> None:
     assert "none_dealloc" not in done.stderr, done.stderr[-2000:]
     assert done.returncode == 0, done.stderr[-2000:]
     assert "quit" in done.stdout
+
+
+RUNS = r"""
+import sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {root!r})
+import app  # installs app.qt_fixes
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+import numpy as np
+from tests.app.conftest import make_frames, wait_until, write_video
+from app.main_window import MainWindow
+
+qapp = QApplication([])
+QCoreApplication.setOrganizationName("vos-exit-test-{attempt}")
+folder = Path(tempfile.mkdtemp())
+video = write_video(folder / "clip.mp4", make_frames(30))
+window = MainWindow()
+window.show()
+assert window.open_path(video)
+wait_until(lambda: window.controller.attached, 120)
+document = window.document
+import gc
+gc.collect()
+refs_before = sys.getrefcount(None)
+labels = np.zeros((120, 160), np.uint8)
+labels[40:80, 12:52] = 1
+document.edit_mask(0, labels, "paint")
+for run in range(3):
+    window.presenter.go_to(0)
+    window.actions.propagate_forward.trigger()
+    wait_until(lambda: window.controller.running, 60)
+    window.actions.pause.trigger()   # pause
+    window.actions.pause.trigger()   # resume
+    document.edit_mask(25, labels, "edit during the run")
+    wait_until(lambda: not window.controller.running, 120)
+    for _ in range(2):
+        window.undo_group.undo()
+        window.undo_group.redo()
+gc.collect()
+refs_after = sys.getrefcount(None)
+# how many more such sessions None's references would last (void calls drop one each)
+print("sessions_left", refs_after // max(1, refs_before - refs_after), flush=True)
+window.close()
+qapp.processEvents()
+print("quit", flush=True)
+"""
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_quit_after_runs_with_pause_resume_and_undo_redo(attempt: int) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    code = RUNS.format(root=str(ROOT), attempt=attempt)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=400, cwd=ROOT
+    )
+    assert "Fatal Python error" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "quit" in done.stdout
+    # three runs cost about 1.7k references to None; without the fix None had about 70k, so some
+    # forty such sessions in one process aborted it
+    sessions_left = int(done.stdout.split("sessions_left")[1].split()[0])
+    assert sessions_left > 1_000_000
