@@ -23,6 +23,7 @@ when a check fails or disagrees.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
@@ -108,7 +109,7 @@ def sequences(pack: DataPack | None, davis: Path, n: int) -> list[Sequence]:
         for name in DEV_SEQUENCES[:2]:
             with dataset.frames(name) as frames:
                 rgb = [frames.read(i) for i in range(min(n, len(frames)))]
-            gts = [m for _, m in zip(range(len(rgb)), dataset.masks(name), strict=False)]
+            gts = list(itertools.islice(dataset.masks(name), len(rgb)))
             out.append((name, rgb, gts))
     return out
 

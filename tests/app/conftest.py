@@ -176,3 +176,17 @@ def stroke(qtbot: object) -> Callable[..., None]:
 def square() -> Callable[..., tuple[int, int, int, int]]:
     """``square(index, width=160, height=120)``: the moving square's box in a generated video."""
     return square_box
+
+
+@pytest.fixture
+def window(qtbot: object) -> Iterator[object]:
+    """The real main window (``MainWindow``), shown at 1280×800; closed after the test."""
+    from app.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)  # type: ignore[attr-defined]
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)  # type: ignore[attr-defined]
+    yield win
+    win.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +20,6 @@ from tests.app.conftest import wait_until
 from vos_core.memory.entries import EntryKind
 
 RUN_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def window(qtbot: object) -> Iterator[MainWindow]:
-    win = MainWindow()
-    qtbot.addWidget(win)  # type: ignore[attr-defined]
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)  # type: ignore[attr-defined]
-    yield win
-    win.close()
 
 
 Box = Callable[..., tuple[int, int, int, int]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +26,6 @@ from tests.app.conftest import wait_until
 from tests.app.test_main_window import Box, open_painted
 from vos_core import MemoryStats, davis_palette
 from vos_core.memory.entries import EntryInfo, EntryKind
-
-
-@pytest.fixture
-def window(qtbot: object) -> Iterator[MainWindow]:
-    win = MainWindow()
-    qtbot.addWidget(win)  # type: ignore[attr-defined]
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)  # type: ignore[attr-defined]
-    yield win
-    win.close()
 
 
 def test_pause_shows_paused_not_fps_until_resumed(qtbot: object, window: MainWindow) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +22,11 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def window(qtbot: object) -> Iterator[MainWindow]:
-    win = MainWindow()
-    qtbot.addWidget(win)  # type: ignore[attr-defined]
-    win.resize(1100, 760)
-    win.show()
-    qtbot.waitExposed(win)  # type: ignore[attr-defined]
-    yield win
-    win.close()
+def window(window: MainWindow, qtbot: object) -> MainWindow:
+    """The shared window (tests/app/conftest.py) at the size these click positions assume."""
+    window.resize(1100, 760)
+    qtbot.waitUntil(lambda: window.width() == 1100)  # type: ignore[attr-defined]
+    return window
 
 
 def _open(window: MainWindow, video: Path) -> None:

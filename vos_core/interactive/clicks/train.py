@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vos_core.data.atomic import atomic_path
+from vos_core.data.atomic import atomic_path, atomic_write_bytes
 from vos_core.interactive.clicks.cache import FeatureCache
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import (
@@ -35,7 +35,14 @@ from vos_core.interactive.clicks.simulate import (
     perturbed_mask,
 )
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
-from vos_core.weights import ModelCard, save_weights, weights_dir
+from vos_core.weights import (
+    ModelCard,
+    card_path,
+    head_param_count,
+    save_weights,
+    sha256_of,
+    weights_dir,
+)
 
 MAX_CLICKS = 24
 #: weight of the auxiliary loss on the coarse (stride-4) logits
@@ -167,13 +174,25 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
 
 
 def init_from(head: ClickHead, checkpoint: Path) -> list[str]:
-    """Copy a checkpoint's head tensors into ``head`` (training-time transfer); only tensors of the
-    refiner may be missing from it. Returns the top-level modules left fresh."""
+    """Copy a checkpoint's head tensors into ``head`` (training-time transfer): every top-level module
+    the checkpoint holds loads with strict keys; only the refiner may be absent (it starts fresh).
+    Returns the top-level modules left fresh."""
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)["head"]
-    result = head.load_state_dict(state, strict=False)
-    if result.unexpected_keys or any(not k.startswith("refine.") for k in result.missing_keys):
-        raise ValueError(f"{checkpoint} does not fit the head: {result}")
-    return sorted({k.split(".")[0] for k in result.missing_keys})
+    modules = dict(head.named_children())
+    stray = sorted({k.split(".")[0] for k in state} - modules.keys())
+    if stray:
+        raise ValueError(f"{checkpoint} does not fit the head: unexpected modules {stray}")
+    fresh = []
+    for name, module in modules.items():
+        part = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}
+        if not part and name == "refine":
+            fresh.append(name)
+            continue
+        try:
+            module.load_state_dict(part, strict=True)
+        except RuntimeError as error:
+            raise ValueError(f"{checkpoint} does not fit the head's {name!r}: {error}") from error
+    return fresh
 
 
 def _lr(cfg: TrainConfig, elapsed: float, budget: float) -> float:
@@ -185,6 +204,7 @@ def _lr(cfg: TrainConfig, elapsed: float, budget: float) -> float:
 def save_checkpoint(
     path: Path, head: ClickHead, opt: torch.optim.Optimizer, step: int, elapsed: float, budget: float
 ) -> None:
+    """Write the resumable checkpoint and its card."""
     with atomic_path(path) as tmp:
         torch.save(
             {
@@ -196,6 +216,22 @@ def save_checkpoint(
             },
             tmp,
         )
+    write_checkpoint_card(path, head, step, elapsed)
+
+
+def write_checkpoint_card(path: Path, head: ClickHead, step: int, elapsed: float) -> None:
+    """The checkpoint's card ``<name>.json`` beside it (steps, wall time, file hash)."""
+    card = ModelCard(
+        arch=head.name,
+        data=DATA_DESCRIPTION,
+        params=head_param_count(head),
+        steps=step,
+        wall_time_s=round(elapsed, 1),
+        notes="resumable training checkpoint (head + optimiser) of this stage; --resume continues it, "
+        "--export writes the shipped weights and their card (dev/held-out NoC and latency are there)",
+        sha256=sha256_of(path),
+    )
+    atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
 
 
 def export(
