@@ -204,7 +204,8 @@ class Project:
         confidence_raw = _require(data, "confidence", dict, path)
         confidence: dict[int, float] = {}
         for key, value in confidence_raw.items():
-            valid_key = isinstance(key, str) and key.isascii() and key.isdigit()
+            # a frame index: ASCII digits, and few enough of them for int() (it refuses > 4300)
+            valid_key = isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 12
             if not valid_key or isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ProjectError(f"Project file {path}: invalid confidence entry {key!r}")
             try:
