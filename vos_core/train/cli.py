@@ -81,11 +81,13 @@ def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     from vos_core.train.trainer import Trainer
 
+    finished = False
     try:
         config = config_from_args(argv)
         trainer = Trainer(config)
         try:
             result = trainer.run()
+            finished = True
         finally:
             trainer.close()
     except (VosError, ValueError) as exc:
@@ -95,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            if finished:  # every rank done (rank 0 saves last) before gloo's connections close
+                dist.barrier()
             dist.destroy_process_group()
     if trainer.dist.main:
         where = f", weights {result.weights}" if result.weights else ""
