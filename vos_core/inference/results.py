@@ -35,6 +35,9 @@ class FrameResult:
     confidence: 0..1, mean winning probability over the pixels near objects (1 = certain).
     given: True when the mask was supplied by the user rather than predicted.
     memory_added: kind of the bank entry this frame became, or None.
+    quality: estimated IoU of the frame's masks (the worst object's; 1.0 for given masks), from
+        the quality head (``vos_core.quality``); the old ``confidence`` when no head is shipped.
+    object_quality: estimated IoU per object, in the order of ``object_ids``.
     """
 
     index: int
@@ -46,6 +49,8 @@ class FrameResult:
     memory_added: EntryKind | None
     memory: MemoryStats
     timings: Timings
+    quality: float = 1.0
+    object_quality: tuple[float, ...] = ()
 
     def mask(self, object_id: int) -> np.ndarray:
         """H×W bool mask of one object at the original resolution."""

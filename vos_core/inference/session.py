@@ -42,6 +42,7 @@ from vos_core.memory.entries import EntryKind
 from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.encoders.shared import set_encoder_threads
 from vos_core.models.registry import build_model
+from vos_core.quality.head import QualityEstimator
 from vos_core.threads import ThreadBudget
 
 Direction = Literal["forward", "backward"]
@@ -92,6 +93,7 @@ class InferenceSession:
         self.process_height = self.config.process_height or self.model.process_height
         self.bank = MemoryBank(self.config.memory)
         self.objects = ObjectRegistry()
+        self.quality = QualityEstimator.shipped()  # per-object mask quality (vos_core.quality)
         self.annotations: dict[int, np.ndarray] = {}
         self._last_index: int | None = None
         self._frame_hw: tuple[int, int] | None = None
@@ -313,11 +315,14 @@ class InferenceSession:
             if given is not None:
                 probs = labels_to_probs(resize_labels(given, feats.image_hw), ids).to(self.device)
                 labels = given
+                quality = self.quality.given(index, feats.key, probs, ids)
             else:
                 probs, readout_ms = self._read_and_decode(feats, ids)
                 agg = aggregate(probs, self.model.exclusive)  # background + objects
                 assert self._frame_hw is not None
                 labels = probs_to_labels(upsample_to(agg, self._frame_hw), ids)
+                share = float(self.bank.recent_contribution)
+                quality = self.quality.predicted(index, feats.key, agg, ids, share)
             t1 = time.perf_counter()
             added = self._memorise(index, feats, probs, labels, given is not None, permanent)
         self._last_index = index
@@ -338,6 +343,8 @@ class InferenceSession:
                 decode_ms=(t1 - t0) * 1000 - readout_ms,
                 memory_ms=(t2 - t1) * 1000,
             ),
+            quality=quality.frame,
+            object_quality=quality.objects,
         )
 
     def _read_and_decode(self, feats: FrameFeatures, ids: tuple[int, ...]) -> tuple[torch.Tensor, float]:
