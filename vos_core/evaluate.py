@@ -6,7 +6,11 @@
 
 The first frame's mask is given, the rest is propagated forward. Predictions are written to
 ``DIR/<seq>/<frame>.png``, scores (J, F, J&F per sequence, first and last frame excluded) to
-``DIR/scores.csv``. One line per sequence is printed, then ``J&F <mean over sequences>`` last.
+``DIR/scores.csv``, the estimated quality of every scored frame next to its true J to
+``DIR/<seq>/frames.csv`` (``frame,object,quality,frame_quality,j``: one row per object). One line
+per sequence is printed, then ``quality-spearman <x>`` (Spearman correlation of the frames'
+estimated quality with their true J, the mean over objects, over all scored frames), then
+``J&F <mean over sequences>`` last.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ from vos_core.data.frames import FrameSource
 from vos_core.data.masks import read_mask, write_mask
 from vos_core.errors import VosInputError
 from vos_core.inference.session import InferenceSession
-from vos_core.metrics import SequenceScore, score_sequence
+from vos_core.metrics import SequenceScore, region_j, score_sequence
 from vos_core.models.base import VosModel
+from vos_core.quality.rank import spearman
 from vos_core.threads import ThreadBudget
 
 
@@ -50,6 +55,8 @@ class SequenceResult:
     score: SequenceScore
     frames: int
     fps: float
+    #: per scored frame: (estimated frame quality, true J averaged over objects)
+    quality: tuple[tuple[float, float], ...] = ()
 
     def line(self) -> str:
         s = self.score
@@ -88,11 +95,16 @@ def annotation_files(dataset: DavisDataset, seq: str) -> tuple[list[Path], list[
 
 
 def first_mask_run(
-    frames: FrameSource, first: np.ndarray, config: SessionConfig, model: VosModel
+    frames: FrameSource,
+    first: np.ndarray,
+    config: SessionConfig,
+    model: VosModel,
+    quality: dict[int, dict[int, float]] | None = None,
 ) -> Iterator[tuple[int, np.ndarray, float]]:
     """The semi-supervised protocol, the one evaluation loop (CLI and dev scoring): frame 0's mask is
     given, the rest is propagated forward. Yields (frame index, H×W labels, seconds the engine spent
-    on that frame), frame 0 first."""
+    on that frame), frame 0 first. ``quality``, when given, receives each predicted frame's estimated
+    quality per object: {frame: {object id: quality}}."""
     session = InferenceSession(frames, config, model=model)
     t0 = time.perf_counter()
     session.annotate(0, first)
@@ -106,6 +118,8 @@ def first_mask_run(
         seconds = time.perf_counter() - t0
         if result is None:
             return
+        if quality is not None:
+            quality[result.index] = dict(zip(result.object_ids, result.object_quality, strict=True))
         yield result.index, result.labels, seconds
 
 
@@ -125,18 +139,47 @@ def evaluate_sequence(
         if not np.any(gts[0]):
             raise VosInputError(f"the first mask of sequence {seq!r} ({gt_files[0]}) has no objects")
         preds: list[np.ndarray] = []
+        estimated: dict[int, dict[int, float]] = {}
         elapsed = 0.0
         with tqdm(
             total=len(frames), unit="frame", desc=seq, file=sys.stderr, disable=not progress,
             dynamic_ncols=True, leave=False,
         ) as bar:
-            for index, labels, seconds in first_mask_run(frames, gts[0], config, model):
+            for index, labels, seconds in first_mask_run(frames, gts[0], config, model, estimated):
                 elapsed += seconds
                 preds.append(labels)
                 write_mask(out / f"{frame_files[index].stem}.png", labels)
                 bar.update(1)
     score = score_sequence(preds, gts, skip_first_last=True, name=seq)
-    return SequenceResult(score, len(preds), len(preds) / max(elapsed, 1e-9))
+    scored = range(1, len(preds) - 1) if len(preds) > 2 else range(len(preds))
+    rows, quality = quality_rows([i for i in scored if i in estimated], estimated, preds, gts)
+    atomic_write_bytes(out / "frames.csv", rows)
+    return SequenceResult(score, len(preds), len(preds) / max(elapsed, 1e-9), quality)
+
+
+def quality_rows(
+    frames: Sequence[int],
+    estimated: dict[int, dict[int, float]],
+    preds: Sequence[np.ndarray],
+    gts: Sequence[np.ndarray],
+) -> tuple[bytes, tuple[tuple[float, float], ...]]:
+    """frames.csv (``frame,object,quality,frame_quality,j``) of the given frames, and per frame
+    (estimated frame quality = the worst object's, true J averaged over the objects)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["frame", "object", "quality", "frame_quality", "j"])
+    pairs = []
+    for index in frames:
+        per_object = estimated[index]
+        frame_quality = min(per_object.values(), default=1.0)
+        js = []
+        for object_id, q in per_object.items():
+            j = region_j(preds[index] == object_id, gts[index] == object_id)
+            js.append(j)
+            writer.writerow([index, object_id, f"{q:.6f}", f"{frame_quality:.6f}", f"{j:.6f}"])
+        if js:
+            pairs.append((frame_quality, float(np.mean(js))))
+    return buffer.getvalue().encode("utf-8"), tuple(pairs)
 
 
 def scores_csv(results: Sequence[SequenceResult]) -> bytes:
@@ -178,6 +221,8 @@ def _main(args: argparse.Namespace) -> int:
             results.append(result)
             print(result.line(), flush=True)
         atomic_write_bytes(partial / "scores.csv", scores_csv(results))
+    pairs = np.array([p for r in results for p in r.quality], dtype=np.float64).reshape(-1, 2)
+    print(f"quality-spearman {spearman(pairs[:, 0], pairs[:, 1]):.4f}", flush=True)
     mean = float(np.mean([r.score.jf for r in results]))
     print(f"J&F {mean:.4f}", flush=True)
     return 0

@@ -335,15 +335,17 @@ def test_evaluate(davis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert evaluate.main(args) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"J&F \d\.\d{4}", lines[-1])
-    assert [line.split()[0] for line in lines[:-1]] == ["box-a", "box-b"]
-    assert all(re.search(r"J=\d\.\d{4}  F=\d\.\d{4}  J&F=\d\.\d{4}  fps=", line) for line in lines[:-1])
+    assert re.fullmatch(r"quality-spearman (-?\d\.\d{4}|nan)", lines[-2])
+    assert [line.split()[0] for line in lines[:-2]] == ["box-a", "box-b"]
+    assert all(re.search(r"J=\d\.\d{4}  F=\d\.\d{4}  J&F=\d\.\d{4}  fps=", line) for line in lines[:-2])
     with open(out / "scores.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["sequence"] for r in rows] == ["box-a", "box-b"]
     assert {"J", "F", "J&F", "frames", "fps"} <= set(rows[0]) and rows[0]["frames"] == "6"
     assert float(lines[-1].split()[1]) == pytest.approx(np.mean([float(r["J&F"]) for r in rows]), abs=1e-4)
     assert all(0.2 < float(r["J"]) <= 1 and 0 <= float(r["F"]) <= 1 for r in rows)  # object tracked
-    assert sorted(p.name for p in (out / "box-a").iterdir()) == [f"{i:05d}.png" for i in range(6)]
+    pngs = [f"{i:05d}.png" for i in range(6)]
+    assert sorted(p.name for p in (out / "box-a").iterdir()) == [*pngs, "frames.csv"]
     assert no_partials(out)
 
 
