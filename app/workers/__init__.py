@@ -6,10 +6,12 @@ GrabCut and the mask store's autosave all run through it; the GUI thread runs no
 Engine (``engine_client.py`` / ``engine.py``)
     ``EngineClient(config=None)`` (GUI side; creates the thread and the ``EngineWorker``).
     Non-blocking methods: ``open_video(path, config=None)``, ``configure(SessionConfig)``,
-    ``annotate(frame, labels)`` (commit to memory), ``propagate(start, end, direction="forward",
-    seed=None)``, ``pause()``, ``resume()``, ``stop()``, ``pin(entry_id, pinned=True)``,
-    ``evict(entry_id)``, ``reset_memory(keep_permanent=True)``, ``reseed(frame, labels)``,
-    ``remove_object(id)``, ``remove_annotation(frame)``, ``request_memory()``,
+    ``set_reference(frame, labels)`` / ``remove_reference(frame)`` (references, encoded lazily),
+    ``restore(references, pins)`` (a reopened project), ``annotate(frame, labels)`` (a reference
+    encoded now), ``propagate(start, end, direction="forward", seed=None)``, ``pause()``,
+    ``resume()``, ``stop()``, ``pin(entry_id, pinned=True)``, ``evict(entry_id)``,
+    ``reset_memory(keep_permanent=True)``, ``reseed(frame, labels)``, ``remove_object(id)``,
+    ``forget_predictions(frames)`` / ``remember(masks)`` (undo / redo of a run), ``request_memory()``,
     ``shutdown(timeout_ms=10000) -> bool``. State: ``arch``, ``busy``, ``running``, ``paused``,
     ``memory``, ``last_error``, ``alive``.
     Signals (declared once, in ``EngineSignals``; the client is that object): ``ready(str arch)``,

@@ -212,10 +212,13 @@ class EngineWorker:
         if self._path is None:
             return
         replay = dict(session.annotations) if session is not None else {}
+        pins = session.pinned_frames() if session is not None else []
         self._close_session()
-        self._build(replay)
+        self._build(replay, pins)
 
-    def _build(self, replay: dict[int, np.ndarray]) -> None:
+    def _build(self, replay: dict[int, np.ndarray], pins: list[int] | None = None) -> None:
+        """A new session told the references ``replay`` and the pins of reference frames
+        ``pins`` (lazily: nothing is encoded before the next run)."""
         assert self._path is not None
         self._set_busy(True)
         try:
@@ -223,7 +226,9 @@ class EngineWorker:
             self._source = open_source(self._path)
             self._session = self._factory(self._source, self._config)
             for index, labels in sorted(replay.items()):
-                self._session.annotate(index, labels)
+                self._session.set_reference(index, labels)
+            for index in pins or []:
+                self._session.pin_frame(index)
         except Exception as error:  # noqa: BLE001 - reported to the user
             log.exception("building the session failed")
             self._close_session()
@@ -251,8 +256,36 @@ class EngineWorker:
 
     # ------------------------------------------------------------------ commands
     def annotate(self, index: int, labels: object) -> None:
-        """Commit a user mask to memory (a permanent entry)."""
+        """Make a mask a reference and encode it now (a permanent entry; ``frame_ready`` follows)."""
         self._single(lambda session: session.annotate(index, np.asarray(labels)))
+
+    def set_reference(self, index: int, labels: object) -> None:
+        """The mask of frame ``index`` is a reference (encoded when the next run starts)."""
+        self._memory_op(lambda session: session.set_reference(index, np.asarray(labels)))
+
+    def remove_reference(self, index: int) -> None:
+        """Frame ``index`` is no reference any more (its permanent entry goes)."""
+        self._memory_op(lambda session: session.remove_reference(index))
+
+    def restore(self, references: dict[int, np.ndarray], pins: dict[int, np.ndarray | None]) -> None:
+        """A reopened project: its references and pinned frames (frame -> stored mask), told in
+        one go and encoded lazily (one ``memory_changed`` at the end)."""
+
+        def restore(session: InferenceSession) -> None:
+            for index, labels in sorted(references.items()):
+                session.set_reference(index, np.asarray(labels))
+            for index, labels in sorted(pins.items()):
+                session.pin_frame(index, None if labels is None else np.asarray(labels))
+
+        self._memory_op(restore)
+
+    def remember(self, masks: dict[int, np.ndarray]) -> None:
+        """Memorise these predicted masks as working entries (a redone run)."""
+
+        def remember(session: InferenceSession) -> None:
+            log.info("redone run: %d memory entries made", session.remember(masks))
+
+        self._memory_op(remember)
 
     def reseed(self, index: int, labels: object) -> None:
         """Clear all memory and restart from this mask."""
@@ -290,9 +323,6 @@ class EngineWorker:
                 session.remove_object(object_id)
 
         self._memory_op(remove)
-
-    def remove_annotation(self, index: int) -> None:
-        self._memory_op(lambda session: session.remove_annotation(index))
 
     def forget_predictions(self, frames: list[int]) -> None:
         """Drop the memory entries made from these frames' predictions (an undone run)."""

@@ -79,9 +79,34 @@ class EngineClient(EngineSignals):
             self._send(self._engine.configure, config)
 
     def annotate(self, frame: int, labels: np.ndarray) -> None:
-        """Commit a user mask to memory (a permanent entry)."""
+        """Make a mask a reference and encode it now (``frame_ready`` follows)."""
         if self._engine is not None:
             self._send(self._engine.annotate, int(frame), _array_copy(labels))
+
+    def set_reference(self, frame: int, labels: np.ndarray) -> None:
+        """The mask of ``frame`` is a reference: a permanent entry replacing whatever memory held
+        for that frame (encoded when the next run starts)."""
+        if self._engine is not None:
+            self._send(self._engine.set_reference, int(frame), _array_copy(labels))
+
+    def remove_reference(self, frame: int) -> None:
+        """``frame`` is no reference any more (its permanent memory entry goes)."""
+        if self._engine is not None:
+            self._send(self._engine.remove_reference, int(frame))
+
+    def restore(
+        self, references: dict[int, np.ndarray], pins: dict[int, np.ndarray | None] | None = None
+    ) -> None:
+        """Tell a reopened project's references and pinned frames (frame -> stored mask)."""
+        if self._engine is not None:
+            refs = {int(f): _array_copy(m) for f, m in references.items()}
+            pinned = {int(f): _array_copy(m) for f, m in (pins or {}).items()}
+            self._send(self._engine.restore, refs, pinned)
+
+    def remember(self, masks: dict[int, np.ndarray]) -> None:
+        """Memorise these predicted masks as working entries (a redone run)."""
+        if self._engine is not None:
+            self._send(self._engine.remember, {int(f): _array_copy(m) for f, m in masks.items()})
 
     def propagate(self, start: int, end: int, direction: str = "forward", seed: object = None) -> None:
         """Propagate from ``start`` (seeded by its annotation, else ``seed``) to ``end``."""
@@ -126,11 +151,6 @@ class EngineClient(EngineSignals):
     def remove_object(self, object_id: int) -> None:
         if self._engine is not None:
             self._send(self._engine.remove_object, int(object_id))
-
-    def remove_annotation(self, frame: int) -> None:
-        """Forget a committed mask (its permanent memory entry goes too)."""
-        if self._engine is not None:
-            self._send(self._engine.remove_annotation, int(frame))
 
     def request_memory(self) -> None:
         """Ask for a fresh ``memory_changed``."""

@@ -3,21 +3,27 @@
 Typical use::
 
     session = InferenceSession(frames, SessionConfig())
-    session.annotate(0, first_mask)              # given mask -> permanent memory
+    session.set_reference(0, first_mask)         # given mask -> permanent memory (lazily)
     for result in session.propagate(0, len(frames) - 1):
         save(result.index, result.labels)
 
 ``propagate`` is a generator: stop iterating (or pass ``should_stop``) to cancel between frames.
+
+References (:mod:`vos_core.inference.references`) are the given masks: each is a permanent memory
+entry that replaces whatever memory held for its frame, encoded when the next run starts
+(``annotate`` encodes at once). A run first forgets the unpinned predictions of the frames it is
+about to replace, so the memory a run starts from is "references + pins + entries of frames outside
+the run": what a reopened project rebuilds from its references and pins.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 import torch
@@ -27,6 +33,7 @@ from vos_core.data.masks import check_label_map
 from vos_core.data.source_base import resize_frame
 from vos_core.devices import pick_device
 from vos_core.errors import VosInputError
+from vos_core.inference.frames import FrameReader, Prepared, processing_size
 from vos_core.inference.objects import (
     ObjectRegistry,
     aggregate,
@@ -36,9 +43,10 @@ from vos_core.inference.objects import (
     resize_labels,
     upsample_to,
 )
+from vos_core.inference.references import References
 from vos_core.inference.results import FrameResult, Timings
 from vos_core.memory.bank import MemoryBank, MemoryStats
-from vos_core.memory.entries import EntryKind
+from vos_core.memory.entries import EntryKind, MemoryFeatures
 from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.encoders.shared import set_encoder_threads
 from vos_core.models.registry import build_model
@@ -46,34 +54,6 @@ from vos_core.quality.head import QualityEstimator
 from vos_core.threads import ThreadBudget
 
 Direction = Literal["forward", "backward"]
-
-
-class FrameReader(Protocol):
-    """What the session needs of a frame source: RGB uint8 H×W×3 frames by index."""
-
-    def __len__(self) -> int: ...
-
-    def read(self, index: int) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A frame read and encoded ahead of its readout (times in milliseconds)."""
-
-    features: FrameFeatures
-    read_ms: float
-    encode_ms: float
-
-
-def processing_size(hw: tuple[int, int], max_height: int, min_height: int = 0) -> tuple[int, int]:
-    """Original (H, W) -> processing (H', W'): downscaled so that H' <= max_height, upscaled so that
-    H' >= min(min_height, max_height); the aspect ratio is kept."""
-    h, w = hw
-    target = min(max(h, min_height), max_height)
-    if target == h:
-        return h, w
-    s = target / h
-    return target, max(32, int(round(w * s)))
 
 
 class InferenceSession:
@@ -94,7 +74,9 @@ class InferenceSession:
         self.bank = MemoryBank(self.config.memory)
         self.objects = ObjectRegistry()
         self.quality = QualityEstimator.shipped()  # per-object mask quality (vos_core.quality)
-        self.annotations: dict[int, np.ndarray] = {}
+        self.refs = References(self.bank)
+        #: the references: frame -> H×W labels (the same dict as ``refs.masks``)
+        self.annotations: dict[int, np.ndarray] = self.refs.masks
         self._last_index: int | None = None
         self._frame_hw: tuple[int, int] | None = None
 
@@ -103,33 +85,57 @@ class InferenceSession:
     def object_ids(self) -> tuple[int, ...]:
         return self.objects.ids
 
-    def annotate(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
-        """Give the full mask of frame ``index`` (H×W labels, 0 = background). It becomes a permanent
-        memory entry (replacing a predicted entry of that frame) and is used whenever propagation
-        passes this frame. New label values become new objects."""
+    def set_reference(self, index: int, labels: np.ndarray) -> None:
+        """Make the full mask of frame ``index`` (H×W labels, 0 = background) a reference: whatever
+        memory held for that frame is dropped now, and the frame becomes a permanent entry when the
+        next run starts (no encoding here). Propagation uses it as given whenever it passes this
+        frame. New label values become new objects."""
         labels = self._check_labels(labels)
-        self.annotations[index] = labels.copy()
-        return self._process(index, frame, labels)
+        self._register_objects(labels)
+        self.refs.set(index, labels)
+        self._forget_recent([index])
 
-    def remove_annotation(self, index: int) -> None:
-        """Forget a given mask; its permanent memory entry goes too."""
-        self.annotations.pop(index, None)
-        entry = self.bank.find_frame(index)
-        if entry is not None and entry.kind == EntryKind.PERMANENT:
-            self.bank.evict(entry.id)
+    def annotate(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
+        """:meth:`set_reference` and encode it at once (the eager path: CLI, tests)."""
+        self.set_reference(index, labels)
+        return self._process(index, frame, self.annotations[index])
+
+    def remove_reference(self, index: int) -> None:
+        """Frame ``index`` is no reference any more; its permanent memory entry goes too."""
+        self.refs.remove(index)
 
     def forget_predictions(self, frames: Iterable[int]) -> int:
-        """Drop what memory learnt from these frames' *predictions* (their working and long-term
-        entries, and the local-window frame if it is one of them), e.g. when the user undoes the
-        run that made them. Given masks (permanent entries) stay. Returns the entries dropped."""
+        """Drop what memory learnt from these frames' *predictions* (their unpinned working and
+        long-term entries, and the local window if it holds one of them), e.g. when the user undoes
+        the run that made them. References and pinned entries stay. Returns the entries dropped."""
         frames = set(frames)
-        dropped = [e for e in self.bank.entries() if e.frame in frames and e.kind != EntryKind.PERMANENT]
-        for entry in dropped:
-            self.bank.evict(entry.id)
-        if any(r.frame in frames for r in self.bank.recent):
-            self.bank.clear_recent()
-            self._last_index = None
-        return len(dropped)
+        self._forget_recent(frames)
+        return self.refs.forget_predictions(frames)
+
+    def remember(self, masks: Mapping[int, np.ndarray]) -> int:
+        """Memorise these predicted masks (frame -> H×W labels) as working entries, e.g. when the
+        user redoes a run whose entries an undo dropped; references are skipped. -> entries made."""
+        done = 0
+        for index, labels in sorted(masks.items()):
+            if index in self.annotations:
+                continue
+            labels = self._check_labels(labels)
+            self._register_objects(labels)
+            self.bank.add(index, self._encode_value(index, labels), EntryKind.WORKING)
+            done += 1
+        return done
+
+    def pinned_frames(self) -> list[int]:
+        """Frames whose memory is pinned (to be saved; restore them with :meth:`pin_frame`)."""
+        return self.refs.pinned_frames()
+
+    def pin_frame(self, index: int, labels: np.ndarray | None = None) -> None:
+        """Pin frame ``index``'s memory: its entries now, else its reference once written, else a
+        working entry encoded from ``labels`` (its stored mask) when the next run starts."""
+        if labels is not None:
+            labels = self._check_labels(labels)
+            self._register_objects(labels)
+        self.refs.pin_frame(index, labels)
 
     def step(self, frame: np.ndarray, index: int, labels: np.ndarray | None = None) -> FrameResult:
         """Process one frame: with ``labels`` it is annotated, otherwise predicted from memory."""
@@ -160,8 +166,12 @@ class InferenceSession:
         step = 1 if direction == "forward" else -1
         if (end - start) * step < 0:
             raise VosInputError(f"cannot propagate {direction} from frame {start} to frame {end}")
-        self._seed(start, seed)
         indices = list(range(start + step, end + step, step))
+        # the run replaces these frames' predictions: memory forgets them first, then takes in
+        # the references not yet encoded (the start frame's is written by _seed)
+        self.forget_predictions(indices)
+        self.refs.flush(self._encode_value, skip=start if start in self.annotations else None)
+        self._seed(start, seed)
         if not indices:
             return
         # pipeline: the next frame is read and encoded on a second core while this one is read out
@@ -179,20 +189,25 @@ class InferenceSession:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def reseed(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
-        """Clear the whole memory (permanent entries too) and restart from this frame's mask."""
-        self.bank.reset(keep_permanent=False)
-        self.annotations = {}
-        self._last_index = None
+        """Clear the whole memory (permanent entries too) and restart from this frame's mask; the
+        other references enter memory again when the next run starts."""
+        self.reset_memory(keep_permanent=False)
         return self.annotate(index, labels, frame)
 
     def reset_memory(self, keep_permanent: bool = True) -> None:
+        """Drop the working and long-term entries (pinned too), and the permanent ones unless
+        ``keep_permanent``: then the references are written again when the next run starts."""
         self.bank.reset(keep_permanent)
+        if keep_permanent:
+            self.refs.forget_pins_of_reset()
+        else:
+            self.refs.all_pending()
         self._last_index = None
 
     # ------------------------------------------------------------------ memory operations (GUI)
     def memory_stats(self) -> MemoryStats:
         """A snapshot of the memory (entries, recent frames, bytes) for display."""
-        return self.bank.stats()
+        return replace(self.bank.stats(), pinned_frames=tuple(self.refs.pinned_frames()))
 
     def pin(self, entry_id: int, pinned: bool = True) -> None:
         """Pinned entries are never consolidated or evicted by the policy. KeyError if gone."""
@@ -223,10 +238,20 @@ class InferenceSession:
         """Forget an object everywhere (memory values and stored annotations)."""
         slot = self.objects.remove(object_id)
         self.bank.drop_object(slot)
-        for labels in self.annotations.values():
-            labels[labels == object_id] = 0
+        self.refs.drop_object(object_id)
 
     # ------------------------------------------------------------------ internals
+    def _forget_recent(self, frames: Iterable[int]) -> None:
+        if self.bank.forget_recent(frames):
+            self._last_index = None
+
+    def _encode_value(self, index: int, labels: np.ndarray) -> MemoryFeatures:
+        """Frame ``index`` with ``labels`` (H×W) as its hard values -> its memory features."""
+        feats = self._prepare(index, None).features
+        value = labels_to_probs(resize_labels(labels, feats.image_hw), self.objects.ids)
+        with torch.inference_mode(), self._precision():
+            return self.model.encode_memory(feats, value.to(self.device))
+
     def _seed(self, start: int, seed: np.ndarray | None) -> None:
         contiguous = self._last_index == start and bool(self.bank.recent)
         if start in self.annotations:
@@ -283,14 +308,14 @@ class InferenceSession:
         if new:
             self.bank.pad_objects(len(self.objects))
 
-    def _prepare(self, index: int, frame: np.ndarray | None) -> _Prepared:
+    def _prepare(self, index: int, frame: np.ndarray | None) -> Prepared:
         """Read (unless given) and encode one frame; safe to run on the prefetch thread."""
         t0 = time.perf_counter()
         rgb = self._read(index, frame)
         t1 = time.perf_counter()
         feats = self._encode(rgb)
         t2 = time.perf_counter()
-        return _Prepared(feats, (t1 - t0) * 1000, (t2 - t1) * 1000)
+        return Prepared(feats, (t1 - t0) * 1000, (t2 - t1) * 1000)
 
     def _process(
         self,
@@ -298,7 +323,7 @@ class InferenceSession:
         frame: np.ndarray | None,
         given: np.ndarray | None,
         permanent: bool = True,
-        prepared: _Prepared | None = None,
+        prepared: Prepared | None = None,
     ) -> FrameResult:
         """One frame: read memory, decode, aggregate the objects, memorise (given masks skip the
         first three)."""
@@ -325,6 +350,8 @@ class InferenceSession:
                 quality = self.quality.predicted(index, feats.key, agg, ids, share)
             t1 = time.perf_counter()
             added = self._memorise(index, feats, probs, labels, given is not None, permanent)
+        if given is not None and permanent:
+            self.refs.written(index)
         self._last_index = index
         t2 = time.perf_counter()
         return FrameResult(
@@ -335,7 +362,7 @@ class InferenceSession:
             confidence=1.0 if agg is None else confidence(agg),
             given=given is not None,
             memory_added=added,
-            memory=self.bank.stats(),
+            memory=self.memory_stats(),
             timings=Timings(
                 read_ms=prepared.read_ms,
                 encode_ms=prepared.encode_ms,

@@ -12,6 +12,7 @@ The latest ``recent_frames`` frames memorised for the local window are kept apar
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -39,6 +40,8 @@ class MemoryStats:
     recent_frames: tuple[int, ...]
     recent_contribution: float
     total_bytes: int
+    #: frames whose memory is pinned, entries to be written included (filled in by the session)
+    pinned_frames: tuple[int, ...] = ()
 
     def count(self, kind: EntryKind) -> int:
         return sum(1 for e in self.entries if e.kind == kind)
@@ -132,17 +135,19 @@ class MemoryBank:
         return self._view
 
     # ----------------------------------------------------------------- policy
-    def add(self, frame: int, features: MemoryFeatures, kind: EntryKind) -> MemoryEntry:
+    def add(
+        self, frame: int, features: MemoryFeatures, kind: EntryKind, pinned: bool = False
+    ) -> MemoryEntry:
         """Add a frame; an existing permanent/working entry of the same frame is replaced
-        (a correction supersedes the prediction). Then the limits are enforced."""
+        (a correction supersedes the prediction; a pin carries over). Then the limits are
+        enforced (a pinned entry is added pinned, so it is never consolidated on the way in)."""
         if kind == EntryKind.LONG_TERM:
             raise ValueError("long-term entries are made by consolidation only")
         old = self.find_frame(frame)
-        pinned = False
         if old is not None:
             if old.kind == EntryKind.PERMANENT and kind == EntryKind.WORKING:
                 return old  # a prediction never overwrites a given mask
-            pinned = old.pinned
+            pinned = pinned or old.pinned
             self._entries.remove(old)
         entry = MemoryEntry(frame=frame, kind=kind, features=features, pinned=pinned)
         self._entries.append(entry)
@@ -237,6 +242,30 @@ class MemoryBank:
     def evict(self, entry_id: int) -> None:
         self._entries.remove(self.get(entry_id))
         self._changed()
+
+    def drop(
+        self, frames: Iterable[int], kinds: Collection[EntryKind], pinned: bool = False
+    ) -> list[MemoryEntry]:
+        """Remove the entries of ``frames`` whose kind is in ``kinds`` (pinned ones too only when
+        ``pinned``) -> the entries removed."""
+        wanted = set(frames)
+        gone = [
+            e for e in self._entries
+            if e.frame in wanted and e.kind in kinds and (pinned or not e.pinned)
+        ]  # fmt: skip
+        if gone:
+            gone_ids = {e.id for e in gone}
+            self._entries = [e for e in self._entries if e.id not in gone_ids]
+            self._changed()
+        return gone
+
+    def forget_recent(self, frames: Iterable[int]) -> bool:
+        """Clear the local window when it holds one of ``frames`` -> True when it did."""
+        wanted = set(frames)
+        if any(r.frame in wanted for r in self.recent):
+            self.recent.clear()
+            return True
+        return False
 
     def reset(self, keep_permanent: bool = True) -> None:
         """Drop working and long-term entries (and permanent ones unless ``keep_permanent``)."""
