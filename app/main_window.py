@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent, QUndoGroup
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app.controllers.file_commands import FileCommands
@@ -31,6 +31,13 @@ from app.workers.engine_client import EngineClient
 SHUTDOWN_MS = 15000
 MIN_WINDOW = (960, 600)  # below this the canvas and the docks no longer fit
 DOCK_MIN = {"objects": 150, "memory": 260, "plot": 100}  # px: width of side docks, height of the plot
+# Default layout: objects (short) above memory in one right-hand column as wide as the memory table
+# needs but at most SIDE_SHARE of the window; the plot below the canvas, PLOT_SHARE of the height.
+SIDE_SHARE, SIDE_MAX = 0.27, 560  # SIDE_MAX: the most a side dock may take (they are mostly empty)
+PLOT_SHARE, PLOT_HEIGHT = 0.17, (120, 200)  # clamped to (least, most) px
+PLOT_MAX = 420
+OBJECTS_HEIGHT = 190  # about six objects above the buttons
+LAYOUT_VERSION = 1  # of saved dock states: one saved by an older layout is not restored
 
 
 class MainWindow(QMainWindow):
@@ -44,7 +51,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
-        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.setDockOptions(
+            QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AllowNestedDocks
+        )  # fmt: skip
         self.errors: list[str] = []  # every message shown in an error dialog (tests, diagnostics)
         self.settings = settings or AppSettings.load()
         # widgets
@@ -60,17 +70,20 @@ class MainWindow(QMainWindow):
         self.objects_panel = ObjectsPanel(self)
         self.memory_panel = MemoryPanel(self)
         self.plot_panel = PlotPanel(self)
-        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.setCorner(Qt.Corner.BottomLeftCorner, left)
+        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
-        self.objects_dock = self._dock("Objects", self.objects_panel, left)
-        self.memory_dock = self._dock("Memory", self.memory_panel, right)
-        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.objects_dock = self._dock("Objects", self.objects_panel, right)
+        self.memory_dock = self._dock("Memory", self.memory_panel, right)  # below the objects
         self.plot_dock = self._dock("Confidence and memory", self.plot_panel, bottom)
         self.objects_dock.setMinimumWidth(DOCK_MIN["objects"])
         self.memory_dock.setMinimumWidth(DOCK_MIN["memory"])
         self.plot_dock.setMinimumHeight(DOCK_MIN["plot"])
-        self._dock_areas = ((self.objects_dock, left), (self.memory_dock, right), (self.plot_dock, bottom))
+        for dock in (self.objects_dock, self.memory_dock):
+            dock.setMaximumWidth(SIDE_MAX)
+        self.plot_dock.setMaximumHeight(PLOT_MAX)
+        self._dock_areas = ((self.objects_dock, right), (self.memory_dock, right), (self.plot_dock, bottom))
+        self._layout_pending = True  # the default dock sizes are set once the window has its size
         self.setMinimumSize(*MIN_WINDOW)
         self.status = StatusPanel(self.statusBar())
         self.actions = WindowActions(self)
@@ -78,7 +91,6 @@ class MainWindow(QMainWindow):
         self.toolbars = self.actions.build_toolbars(self)
         for dock in (self.objects_dock, self.memory_dock, self.plot_dock):
             self.actions.panels_menu.addAction(dock.toggleViewAction())
-        self._default_dock_sizes()
         # logic
         self.controller = SessionController(self.settings, engine_factory, self)
         self.presenter = DocumentPresenter(
@@ -103,15 +115,35 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def default_dock_sizes(self) -> tuple[int, int]:
+        """(width of the right-hand column, height of the plot) for the window's present size:
+        the memory table's natural width, at most ``SIDE_SHARE`` of the window, so that the canvas
+        gets most of it."""
+        least = max(DOCK_MIN["memory"], self.memory_panel.minimumSizeHint().width())
+        side = max(least, min(self.memory_panel.content_width(), round(SIDE_SHARE * self.width())))
+        plot = max(PLOT_HEIGHT[0], min(PLOT_HEIGHT[1], round(PLOT_SHARE * self.height())))
+        return side, plot
+
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.objects_dock, self.memory_dock], [200, 480], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.plot_dock], [220], Qt.Orientation.Vertical)
+        side, plot = self.default_dock_sizes()
+        self.resizeDocks([self.memory_dock], [side], Qt.Orientation.Horizontal)
+        rest = max(OBJECTS_HEIGHT, self.height() - OBJECTS_HEIGHT)
+        vertical = Qt.Orientation.Vertical
+        self.resizeDocks([self.objects_dock, self.memory_dock], [OBJECTS_HEIGHT, rest], vertical)
+        self.resizeDocks([self.plot_dock], [plot], vertical)
+        self._layout_pending = False
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._layout_pending:  # first show without a saved layout: size the docks for this window
+            self._default_dock_sizes()
 
     def reset_layout(self) -> None:
         """View ▸ Reset layout: every dock back in its place, shown, docked, at its default size."""
-        for dock, area in self._dock_areas:
+        for dock, _area in self._dock_areas:  # all out first, so they come back in their order
             dock.setFloating(False)
             self.removeDockWidget(dock)
+        for dock, area in self._dock_areas:
             self.addDockWidget(area, dock)
             dock.show()
         for bar in self.toolbars:
@@ -335,13 +367,13 @@ class MainWindow(QMainWindow):
         geometry, state = store.value("window/geometry"), store.value("window/state")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1440, 900)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and self.restoreState(state, LAYOUT_VERSION):
+            self._layout_pending = False  # the user's own layout
 
     def closeEvent(self, event: QCloseEvent) -> None:
         store = QSettings()
         store.setValue("window/geometry", self.saveGeometry())
-        store.setValue("window/state", self.saveState())
+        store.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.timeline.set_playing(False)
         self.files.cancel()
         self.canvas.wait_idle(SHUTDOWN_MS)

@@ -6,21 +6,21 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.resources import icon
+from app.resources import KIND_NAMES, icon
 from app.views.memory_model import (
     COL_CONTRIB,
     COL_FRAME,
@@ -29,6 +29,7 @@ from app.views.memory_model import (
     COL_SIZE,
     COL_THUMB,
     COL_USAGE,
+    COLUMNS,
     ContributionRole,
     MemoryTableModel,
     human_bytes,
@@ -38,6 +39,7 @@ from app.views.thumbnails import ThumbnailCache
 from vos_core import MemoryStats
 
 _Index = QModelIndex | QPersistentModelIndex
+OPTIONAL_COLUMNS = (COL_SIZE, COL_USAGE)  # hidden in this order when the panel is too narrow
 
 
 class _BarDelegate(QStyledItemDelegate):
@@ -56,6 +58,12 @@ class _BarDelegate(QStyledItemDelegate):
         painter.setPen(QColor("#202020"))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{value * 100:.0f}%")
         painter.restore()
+
+
+def _bold(font: QFont) -> QFont:
+    bold = QFont(font)
+    bold.setBold(True)
+    return bold
 
 
 class MemoryPanel(QWidget):
@@ -82,12 +90,12 @@ class MemoryPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.thumbnails.height + 6)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        widths = {COL_FRAME: 46, COL_THUMB: 78, COL_KIND: 92, COL_USAGE: 62, COL_SIZE: 64, COL_PIN: 32}
-        for col, width in widths.items():
+        self._widths = self._column_widths()
+        for col, width in self._widths.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             self.table.setColumnWidth(col, width)
         header.setSectionResizeMode(COL_CONTRIB, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(32)
+        header.setMinimumSectionSize(28)
         self.table.clicked.connect(self._on_row_clicked)  # a click on a row shows its frame
         self.table.doubleClicked.connect(self._on_row_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -117,13 +125,64 @@ class MemoryPanel(QWidget):
         layout.addLayout(buttons)
         self._update_buttons()
 
-    def _button(self, icon_name: str, text: str, tip: str) -> QPushButton:
-        button = QPushButton(icon(icon_name), text, self)
+    def _button(self, icon_name: str, text: str, tip: str) -> QToolButton:
+        button = QToolButton(self)  # a tool button: as wide as its text, so the dock can stay narrow
+        button.setIcon(icon(icon_name))
+        button.setText(text)
         button.setToolTip(tip)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         return button
 
+    def _column_widths(self) -> dict[int, int]:
+        """Fixed columns as wide as their widest text (header or value) and a little padding."""
+        plain, bold = self.table.fontMetrics(), QFontMetrics(_bold(self.table.font()))
+        pad = 10
+
+        def fit(*texts: str, metrics: QFontMetrics = plain) -> int:
+            return max(metrics.horizontalAdvance(t) for t in texts) + pad
+
+        return {
+            COL_FRAME: fit(COLUMNS[COL_FRAME], "00000"),
+            COL_THUMB: self.table.iconSize().width() + 6,
+            COL_KIND: max(fit(COLUMNS[COL_KIND]), fit(*KIND_NAMES.values(), metrics=bold)),
+            COL_USAGE: fit(COLUMNS[COL_USAGE], "0.000"),
+            COL_SIZE: fit(COLUMNS[COL_SIZE], "00.0 MB"),
+            COL_PIN: max(fit(COLUMNS[COL_PIN]), 28),
+        }
+
+    def _columns_width(self, hidden: tuple[int, ...] = ()) -> int:
+        """Width the columns need (the contribution bar as wide as its header), but ``hidden``."""
+        fixed = sum(w for col, w in self._widths.items() if col not in hidden)
+        return fixed + self.table.fontMetrics().horizontalAdvance(COLUMNS[COL_CONTRIB]) + 10
+
+    def _chrome_width(self) -> int:
+        """Width around the columns: vertical scroll bar, table frame, panel margins."""
+        margins = self.layout().contentsMargins()
+        scroll = self.table.verticalScrollBar().sizeHint().width()
+        return scroll + 2 * self.table.frameWidth() + margins.left() + margins.right()
+
+    def content_width(self) -> int:
+        """Width that shows every column beside the vertical scroll bar: the dock's natural width."""
+        return self._columns_width() + self._chrome_width()
+
+    def _fit_columns(self) -> None:
+        """Hide the columns of least use (size, then use rate) while the panel is too narrow for
+        every column; their values stay in each row's tooltip."""
+        room = self.width() - self._chrome_width()
+        hidden: tuple[int, ...] = ()
+        for col in OPTIONAL_COLUMNS:
+            if self._columns_width(hidden) <= room:
+                break
+            hidden += (col,)
+        for col in OPTIONAL_COLUMNS:
+            self.table.setColumnHidden(col, col in hidden)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
     def sizeHint(self) -> QSize:
-        return QSize(480, 320)
+        return QSize(self.content_width(), 320)
 
     # ------------------------------------------------------------------ data
     def set_frame_reader(self, reader: Callable[[int], np.ndarray] | None) -> None:

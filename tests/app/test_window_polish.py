@@ -84,8 +84,8 @@ def test_squeezed_docks_are_not_restored_and_reset_layout(qtbot: object) -> None
     first.show()
     qtbot.waitExposed(first)  # type: ignore[attr-defined]
     for dock in (first.objects_dock, first.memory_dock):  # squeeze them as far as Qt lets a user
-        dock.setMinimumWidth(0)
-        dock.widget().setMinimumWidth(0)
+        dock.setMinimumWidth(1)
+        dock.widget().setMinimumWidth(1)
     first.resizeDocks([first.objects_dock], [1], Qt.Orientation.Horizontal)
     QApplication.processEvents()
     assert first.objects_dock.width() < DOCK_MIN["objects"]
@@ -105,7 +105,7 @@ def test_squeezed_docks_are_not_restored_and_reset_layout(qtbot: object) -> None
     second.actions.reset_layout.trigger()
     QApplication.processEvents()
     for dock, area in (
-        (second.objects_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+        (second.objects_dock, Qt.DockWidgetArea.RightDockWidgetArea),  # above the memory dock
         (second.memory_dock, Qt.DockWidgetArea.RightDockWidgetArea),
         (second.plot_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
     ):
