@@ -114,10 +114,11 @@ class InferenceSession:
 
     def remember(self, masks: Mapping[int, np.ndarray]) -> int:
         """Memorise these predicted masks (frame -> H×W labels) as working entries, e.g. when the
-        user redoes a run whose entries an undo dropped; references are skipped. -> entries made."""
+        user redoes a run whose entries an undo dropped; references and frames that still have an
+        entry (a pinned one the undo kept) are skipped. -> entries made."""
         done = 0
         for index, labels in sorted(masks.items()):
-            if index in self.annotations:
+            if index in self.annotations or any(e.frame == index for e in self.bank.entries()):
                 continue
             labels = self._check_labels(labels)
             self._register_objects(labels)
