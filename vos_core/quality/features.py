@@ -7,8 +7,9 @@ previous frame, overlap with the previous mask, boundary uncertainty, fragmentat
 the image border) and by how well its pixels' keys agree with the reference's prototypes (a
 nearest-prototype classifier built on the reference, compared with the predicted mask).
 
-Everything is computed at the processing resolution (masks) and at the coarse key grid (keys), so
-one frame costs a few milliseconds on the CPU.
+Masks are looked at on a grid of at most about :data:`GRID_ROWS` rows (every ``step``-th pixel of
+the processing resolution) and keys at their coarse grid, so one frame costs a few milliseconds on
+the CPU.
 """
 
 from __future__ import annotations
@@ -47,6 +48,25 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 N_FEATURES = len(FEATURE_NAMES)
 EPS = 1e-4
+#: masks are subsampled to at most about this many rows
+GRID_ROWS = 96
+
+
+def subsample(x: torch.Tensor) -> torch.Tensor:
+    """C×H×W -> C×h×w, every ``step``-th pixel with ``step = max(1, H // GRID_ROWS)``."""
+    step = max(1, x.shape[-2] // GRID_ROWS)
+    return x[:, ::step, ::step].float().cpu().contiguous()
+
+
+def winners(agg: torch.Tensor) -> torch.Tensor:
+    """(O+1)×H×W -> H×W index of the largest channel (a running maximum: faster than argmax)."""
+    best = agg[0].clone()
+    index = torch.zeros(agg.shape[1:], dtype=torch.long, device=agg.device)
+    for slot in range(1, agg.shape[0]):
+        better = agg[slot] > best
+        index[better] = slot
+        best = torch.maximum(best, agg[slot])
+    return index
 
 
 @dataclass
@@ -57,7 +77,7 @@ class _ObjectState:
     ref_area: float
     ref_fg: torch.Tensor | None  # C_k reference foreground prototype (unit), None when absent
     ref_bg: torch.Tensor | None
-    prev_mask: torch.Tensor | None = None  # H×W bool at the processing resolution
+    prev_mask: torch.Tensor | None = None  # h×w bool on the subsampled grid
     prev_area: float = 0.0
     prev_centroid: tuple[float, float] = (0.5, 0.5)
     prev_fg: torch.Tensor | None = None
@@ -131,8 +151,9 @@ class QualityFeatures:
         """
         keys = _unit_keys(key.cpu())
         grid = (key.shape[-2], key.shape[-1])
+        probs = subsample(probs)
         for slot, object_id in enumerate(ids):
-            mask = probs[slot].cpu() > 0.5
+            mask = probs[slot] > 0.5
             fg, bg = _prototypes(keys, _coarse(mask, grid))
             area = float(mask.float().mean())
             self._objects[object_id] = _ObjectState(
@@ -151,10 +172,10 @@ class QualityFeatures:
 
         key: C_k×h×w coarse keys; agg: (O+1)×H×W aggregated probabilities, background first.
         """
-        agg = agg.float().cpu()
+        agg = subsample(agg)
         keys = _unit_keys(key.cpu())
         grid = (key.shape[-2], key.shape[-1])
-        winner = agg.argmax(dim=0)
+        winner = winners(agg)
         active = agg[1:].amax(dim=0) > 0.1
         n_active = int(active.sum())
         frame_conf = float((agg.amax(dim=0) * active).sum()) / n_active if n_active else 1.0
