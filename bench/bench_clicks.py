@@ -1,12 +1,13 @@
 """Click-to-mask latency at 480p: the one-time frame encoding and the per-click cost with cached features.
 
-    python bench/bench_clicks.py [--weights FILE] [--threads N] [--clicks 20] [--frames 3]
+    python bench/bench_clicks.py [--weights FILE] [--threads N] [--clicks 20] [--frames 3] [--zoom-size N]
 
 On real DAVIS dev first frames when ``../shared/data`` is there (synthetic 854×480 frames otherwise),
 each frame is encoded once (the frame's features are then cached), then ``--clicks`` protocol clicks
-are made; each click runs only the click head and the edge refinement, never the encoder. Printed:
+are made; each click runs the click head and the edge refinement, and, once the zoom-in starts (after
+the first click), the encoder on the zoom crop (reused while the crop stays the same). Printed:
 ms per encoding (the one-time cost per frame), ms per click (median and 90th percentile; head and
-refinement split), and their ratios, all from this one run.
+edge refinement split), and their ratios, all from this one run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vos_core.interactive.clicks.predictor import ClickSegmenter  # noqa: E402
 from vos_core.interactive.clicks.simulate import next_click  # noqa: E402
+from vos_core.interactive.clicks.zoom import ZoomIn, input_sizes  # noqa: E402
 
 DEV = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
 
@@ -55,11 +58,23 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--clicks", type=int, default=20)
     p.add_argument("--frames", type=int, default=3)
+    p.add_argument(
+        "--zoom-size",
+        type=int,
+        default=None,
+        help="zoom-in input long side (0 = no zoom; default: the model's)",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     seg = ClickSegmenter.load(args.weights, threads=args.threads)
+    if args.zoom_size is not None:
+        seg.zoom = replace(seg.zoom or ZoomIn(), size=args.zoom_size) if args.zoom_size else None
     data = frames(args.frames)
     seg.encode(data[0][0])  # warm-up: the ONNX export for this size
+    t0 = time.perf_counter()
+    for hw in input_sizes(seg.zoom.size) if seg.zoom else []:  # and for each zoom-in input size
+        seg.encoder(torch.zeros(1, 3, *hw))
+    warm_s = time.perf_counter() - t0
     encode_ms, head_ms, refine_ms = [], [], []
     for image, gt in data:
         t0 = time.perf_counter()
@@ -84,10 +99,13 @@ def main() -> int:
     enc_mean = float(np.mean(encode_ms))
     med = float(np.median(click_ms))
     print(f"frames {len(data)} at {w}x{h}, working height {seg.work_height}, threads {args.threads}")
+    zoom = f"long side {seg.zoom.size}, after {seg.zoom.skip_clicks} click(s)" if seg.zoom else "off"
+    print(f"zoom-in: {zoom}; one-time encoder export for the zoom input sizes {warm_s:.1f} s")
     print(f"encode (once per frame): {enc_mean:.1f} ms")
     print(
         f"click (cached features): median {med:.1f} ms, p90 {np.percentile(click_ms, 90):.1f} ms "
-        f"(head {np.median(head_ms):.1f} ms + refine {np.median(refine_ms):.1f} ms), {len(click_ms)} clicks"
+        f"(model incl. zoom crop {np.median(head_ms):.1f} ms + refine {np.median(refine_ms):.1f} ms), "
+        f"{len(click_ms)} clicks"
     )
     print(f"ratio click/encode {med / enc_mean:.2f}; first click incl. encoding {enc_mean + med:.1f} ms")
     print(f"ms/click {med:.1f}")

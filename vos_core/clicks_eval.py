@@ -3,6 +3,7 @@
     python -m vos_core.clicks_eval --davis ROOT --sequences a,b,c|FILE [--frames first|all] [--frame-step N]
     python -m vos_core.clicks_eval --images DIR [--split all|heldout]
         [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
+        [--zoom-size N] [--zoom-expansion F] [--zoom-min-crop F] [--zoom-skip K]
 
 Each object of each frame (DAVIS: the first frame of each sequence, or every annotated frame;
 ``--images``: a folder with ``images/`` and ``masks/``, one object per label; ``--split heldout``
@@ -11,7 +12,8 @@ by the protocol: the first at the object's centre, each next one at the centre o
 region, positive on a false negative, negative on a false positive, up to ``--max-clicks``. Printed:
 one line per object (unless ``--quiet``), mean IoU after 1, 3 and 5 clicks, the per-click time, and
 as the last line ``NoC@85 <x> NoC@90 <y>``. ``--method grabcut`` scores the GrabCut baseline, which
-starts from the object's tight box (the box counts as its first click).
+starts from the object's tight box (the box counts as its first click). The model zooms in after
+the first click (:mod:`vos_core.interactive.clicks.zoom`); ``--zoom-size 0`` turns that off.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from vos_core.cli_common import OneLineParser, UsageError, non_negative_int, positive_int, run_cli
 from vos_core.errors import VosInputError
+from vos_core.interactive.clicks.zoom import ZoomIn
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="R",
         help="model: radius of the edge-snapping guided filter (0 = off; default: the model's)",
+    )
+    p.add_argument(
+        "--zoom-size",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="model: long side of the zoom-in crop at the model input (0 = no zoom-in; default: the model's)",
+    )
+    p.add_argument(
+        "--zoom-expansion", type=float, default=None, metavar="F", help="model: zoom crop / box side"
+    )
+    p.add_argument(
+        "--zoom-min-crop",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: smallest zoom crop / frame short side",
+    )
+    p.add_argument(
+        "--zoom-skip",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="model: clicks before zooming in",
     )
     p.add_argument("--max-clicks", type=positive_int, default=20)
     p.add_argument("--limit", type=non_negative_int, default=0, help="score at most N objects (0 = all)")
@@ -113,6 +141,19 @@ def image_samples(folder: str, split: str) -> Iterator[Sample]:
         yield from _objects(img_path.stem, image, read_mask(mask_path, expected_hw=image.shape[:2]))
 
 
+def _zoom(zoom: ZoomIn | None, args: argparse.Namespace) -> ZoomIn | None:
+    """The segmenter's zoom-in with the command line's overrides (``--zoom-size 0``: none)."""
+    if args.zoom_size == 0:
+        return None
+    changes = {
+        "size": args.zoom_size,
+        "expansion": args.zoom_expansion,
+        "min_crop": args.zoom_min_crop,
+        "skip_clicks": args.zoom_skip,
+    }
+    return replace(zoom or ZoomIn(), **{k: v for k, v in changes.items() if v is not None})
+
+
 def _main(args: argparse.Namespace) -> int:
     import torch
 
@@ -127,6 +168,7 @@ def _main(args: argparse.Namespace) -> int:
         segmenter = ClickSegmenter.load(args.weights, work_height=args.work_height, threads=args.threads)
         if args.refine_radius is not None:
             segmenter.refine_radius = args.refine_radius
+        segmenter.zoom = _zoom(segmenter.zoom, args)
         method = ModelMethod(segmenter)
     samples = (
         davis_samples(args.davis, args.sequences, args.frames, args.frame_step)

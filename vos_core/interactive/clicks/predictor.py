@@ -20,6 +20,7 @@ import torch
 from vos_core.errors import VosInputError, WeightsError
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import Click
+from vos_core.interactive.clicks.zoom import DEFAULT_ZOOM, Box, ZoomIn, crop_box, input_size
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.weights import ModelCard, load_weights, weights_dir
@@ -31,17 +32,16 @@ WORK_HEIGHT = 480
 #: default radius of the guided filter that snaps mask boundaries to image edges
 REFINE_RADIUS = 5
 
-Box = tuple[int, int, int, int]  # (y0, x0, y1, x1) in frame pixels, end exclusive
-
-
 @dataclass(frozen=True)
 class FrameEncoding:
     """One frame ready for clicks: ``rgb`` 1×3×H'×W' (the frame at the working size, float in
-    [0, 255]), its encoder features ``feats``, and the original ``frame_hw``."""
+    [0, 255]), its encoder features ``feats``, the original ``frame_hw`` and, when kept, the
+    original ``frame`` (H×W×3 uint8: zoom-in crops come from it, else from ``rgb``)."""
 
     feats: EncoderFeatures
     rgb: torch.Tensor
     frame_hw: tuple[int, int]
+    frame: np.ndarray | None = None
 
     @property
     def work_hw(self) -> tuple[int, int]:
@@ -90,6 +90,7 @@ class ClickSegmenter:
         work_height: int = WORK_HEIGHT,
         cache_frames: int = 4,
         refine_radius: int = REFINE_RADIUS,
+        zoom: ZoomIn | None = DEFAULT_ZOOM,
     ) -> None:
         self.head = head.eval()
         self.encoder = encoder
@@ -98,6 +99,9 @@ class ClickSegmenter:
         self.refine_radius = refine_radius
         self._cache: OrderedDict[Hashable, FrameEncoding] = OrderedDict()
         self._cache_frames = cache_frames
+        #: zoom-in after the first clicks (:mod:`.zoom`); None: every click on the whole frame
+        self.zoom = zoom
+        self._zoom_last: tuple[FrameEncoding, Box, FrameEncoding] | None = None
 
     @staticmethod
     def load(
@@ -132,11 +136,12 @@ class ClickSegmenter:
             raise VosInputError(f"frame must be H×W×3 RGB, got shape {frame.shape}")
         frame_hw = (int(frame.shape[0]), int(frame.shape[1]))
         work = working_size(frame_hw, self.work_height)
+        original = frame
         if work != frame_hw:
             method = cv2.INTER_AREA if work[0] < frame_hw[0] else cv2.INTER_LINEAR
             frame = cv2.resize(frame, (work[1], work[0]), interpolation=method)
         rgb = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
-        return FrameEncoding(self.encoder(rgb), rgb, frame_hw)
+        return FrameEncoding(self.encoder(rgb), rgb, frame_hw, original)
 
     def features(self, key: Hashable, frame: np.ndarray) -> FrameEncoding:
         """The encoding of ``frame`` cached under ``key`` (e.g. the frame index): computed once."""
@@ -158,35 +163,95 @@ class ClickSegmenter:
         box: Box | None = None,
     ) -> np.ndarray:
         """Clicks (frame pixels), optional previous mask (H×W bool or probabilities) and box ->
-        H×W float32 object probability at the frame size."""
-        (fh, fw), (wh, ww) = enc.frame_hw, enc.work_hw
-        sy, sx = wh / fh, ww / fw
-        points = torch.zeros(1, len(clicks), 3)
-        for j, c in enumerate(clicks):
+        H×W float32 object probability at the frame size. With :attr:`zoom` set, clicks after the
+        first ``zoom.skip_clicks`` run on a crop around the mask and the clicks (:mod:`.zoom`),
+        encoded at ``zoom.size``; the rest of the frame keeps the previous mask."""
+        fh, fw = enc.frame_hw
+        if prev_mask is not None and prev_mask.shape != (fh, fw):
+            raise VosInputError(f"previous mask is {prev_mask.shape}, the frame {(fh, fw)}")
+        region = self._zoom_region(enc, clicks, prev_mask)
+        if region is None:
+            return self._run(enc.feats, enc.rgb, (0, 0, fh, fw), clicks, prev_mask, box)
+        y0, x0, y1, x1 = region
+        view = self._zoom_encoding(enc, region)
+        prob = np.zeros((fh, fw), np.float32) if prev_mask is None else prev_mask.astype(np.float32)
+        prob[y0:y1, x0:x1] = self._run(view.feats, view.rgb, region, clicks, prev_mask, box)
+        return prob
+
+    def _zoom_region(
+        self, enc: FrameEncoding, clicks: Sequence[Click], prev_mask: np.ndarray | None
+    ) -> Box | None:
+        """The zoom crop (frame pixels) for this click, or None to use the whole frame."""
+        if self.zoom is None or len(clicks) <= self.zoom.skip_clicks:
+            return None
+        region = crop_box(prev_mask, clicks, enc.frame_hw, self.zoom)
+        if region is None:
+            return None
+        y0, x0, y1, x1 = region
+        in_h, in_w = input_size(region, self.zoom.size)
+        gain = min(in_h / (y1 - y0), in_w / (x1 - x0)) * enc.frame_hw[0] / enc.work_hw[0]
+        return region if gain >= self.zoom.min_gain else None
+
+    def _zoom_encoding(self, enc: FrameEncoding, region: Box) -> FrameEncoding:
+        """The crop ``region`` of the frame at its zoom input size, encoded (the last one is kept:
+        a click that leaves the crop as it was runs no encoder)."""
+        assert self.zoom is not None
+        last = self._zoom_last
+        if last is not None and last[0] is enc and last[1] == region:
+            return last[2]
+        y0, x0, y1, x1 = region
+        in_h, in_w = input_size(region, self.zoom.size)
+        if enc.frame is not None:
+            crop = enc.frame[y0:y1, x0:x1]
+        else:  # only the working-size image: crop it where the region falls
+            sy, sx = enc.work_hw[0] / enc.frame_hw[0], enc.work_hw[1] / enc.frame_hw[1]
+            work = enc.rgb[0].permute(1, 2, 0).numpy()
+            crop = work[int(y0 * sy) : max(int(y0 * sy) + 1, int(round(y1 * sy))),
+                        int(x0 * sx) : max(int(x0 * sx) + 1, int(round(x1 * sx)))]  # fmt: skip
+        method = cv2.INTER_AREA if in_h < crop.shape[0] else cv2.INTER_LINEAR
+        crop = cv2.resize(np.ascontiguousarray(crop), (in_w, in_h), interpolation=method)
+        rgb = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float()
+        view = FrameEncoding(self.encoder(rgb), rgb, (y1 - y0, x1 - x0))
+        self._zoom_last = (enc, region, view)
+        return view
+
+    def _run(
+        self,
+        feats: EncoderFeatures,
+        rgb: torch.Tensor,
+        region: Box,
+        clicks: Sequence[Click],
+        prev_mask: np.ndarray | None,
+        box: Box | None,
+    ) -> np.ndarray:
+        """One head run on a view: ``rgb`` 1×3×h×w (and its ``feats``) shows ``region`` of the frame
+        (frame pixels). Clicks inside the region, the previous mask and the box are mapped into the
+        view -> probability at the region's size (H_r×W_r float32)."""
+        ry0, rx0, ry1, rx1 = region
+        rh, rw = ry1 - ry0, rx1 - rx0
+        wh, ww = int(rgb.shape[2]), int(rgb.shape[3])
+        sy, sx = wh / rh, ww / rw
+        inside = [c for c in clicks if ry0 <= c.y < ry1 and rx0 <= c.x < rx1]
+        points = torch.zeros(1, len(inside), 3)
+        for j, c in enumerate(inside):
             points[0, j] = torch.tensor(
-                [(c.y + 0.5) * sy - 0.5, (c.x + 0.5) * sx - 0.5, 1.0 if c.positive else -1.0]
+                [(c.y - ry0 + 0.5) * sy - 0.5, (c.x - rx0 + 0.5) * sx - 0.5, 1.0 if c.positive else -1.0]
             )
         prev = np.zeros((wh, ww), np.float32)
         if prev_mask is not None:
-            if prev_mask.shape != (fh, fw):
-                raise VosInputError(f"previous mask is {prev_mask.shape}, the frame {(fh, fw)}")
-            prev = cv2.resize(prev_mask.astype(np.float32), (ww, wh), interpolation=cv2.INTER_LINEAR)
+            part = prev_mask[ry0:ry1, rx0:rx1].astype(np.float32)
+            prev = cv2.resize(part, (ww, wh), interpolation=cv2.INTER_LINEAR)
         boxmap = np.zeros((wh, ww), np.float32)
         if box is not None:
-            y0, x0, y1, x1 = box
-            boxmap[
-                int(y0 * sy) : max(int(y0 * sy) + 1, int(round(y1 * sy))),
-                int(x0 * sx) : max(int(x0 * sx) + 1, int(round(x1 * sx))),
-            ] = 1.0
+            y0, x0 = max(0, int((box[0] - ry0) * sy)), max(0, int((box[1] - rx0) * sx))
+            y1, x1 = int(round((box[2] - ry0) * sy)), int(round((box[3] - rx0) * sx))
+            if y1 > 0 and x1 > 0:
+                boxmap[y0 : max(y0 + 1, y1), x0 : max(x0 + 1, x1)] = 1.0
         with torch.inference_mode():
             logits = self.head(
-                enc.feats,
-                points,
-                torch.from_numpy(prev)[None, None],
-                torch.from_numpy(boxmap)[None, None],
-                enc.rgb,
+                feats, points, torch.from_numpy(prev)[None, None], torch.from_numpy(boxmap)[None, None], rgb
             ).fine
         prob = torch.sigmoid(logits[0, 0]).numpy()
-        if (wh, ww) != (fh, fw):
-            prob = cv2.resize(prob, (fw, fh), interpolation=cv2.INTER_LINEAR)
+        if (wh, ww) != (rh, rw):
+            prob = cv2.resize(prob, (rw, rh), interpolation=cv2.INTER_LINEAR)
         return prob
