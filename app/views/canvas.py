@@ -8,25 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QKeyEvent,
-    QMouseEvent,
-    QPainter,
-    QPainterPath,
-    QPen,
-    QPolygonF,
-)
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QWidget
+from PySide6.QtCore import QEvent, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter
+from PySide6.QtWidgets import QWidget
 
+from app.views.box_session import BoxSegmentation
 from app.views.click_session import ClickSegmentation
 from app.views.frame_layers import FrameLayers
 from app.views.overlay import OverlayMode
+from app.views.tool_marks import ToolMarks
 from app.views.tools import Box, Tool, ToolKind, fill_holes, make_tool
 from app.views.zoom_view import ZoomPanView
-from app.workers.grabcut import GrabCutRunner
 
 MIN_BRUSH, MAX_BRUSH = 1, 200
 _KEYS = {
@@ -54,41 +46,22 @@ class MaskCanvas(ZoomPanView):
         self._labels: np.ndarray | None = None
         self._shown: np.ndarray | None = None  # labels on screen (an edit in progress or _labels)
         self._tool: Tool = make_tool(ToolKind.BRUSH)
-        self._grabcut = GrabCutRunner(self)
-        self._grabcut.finished.connect(self._on_box_mask)
-        self._pending_box: tuple[int, int, Box, int] | None = None  # token, frame, box, object
-        self._clicking = ClickSegmentation(self)
         self._on_right = False  # side by side: the tool works on the right half
-        scene = self.scene()
-        self.layers = FrameLayers(scene)
-        pen = QPen(QColor("#ffffff"), 1.5)
-        pen.setCosmetic(True)
-        self._cursor = QGraphicsEllipseItem()
-        self._cursor.setPen(pen)
-        self._cursor.setZValue(10)
-        self._cursor.hide()
-        scene.addItem(self._cursor)
-        path_pen = QPen(QColor("#ffeb3b"), 2, Qt.PenStyle.DashLine)
-        path_pen.setCosmetic(True)
-        self._path_item = QGraphicsPathItem()
-        self._path_item.setPen(path_pen)
-        self._path_item.setZValue(11)
-        scene.addItem(self._path_item)
-        self._box_item = QGraphicsRectItem()
-        self._box_item.setPen(path_pen)
-        self._box_item.setZValue(11)
-        self._box_item.hide()
-        scene.addItem(self._box_item)
+        self.layers = FrameLayers(self.scene())
+        self.marks = ToolMarks(self.scene(), self.tool_offset)
+        self._boxing = BoxSegmentation(self)
+        self._clicking = ClickSegmentation(self)
         self.restore_cursor()
 
     # ------------------------------------------------------------------ content
     @property
-    def _rgb(self) -> np.ndarray | None:
+    def rgb(self) -> np.ndarray | None:
+        """H×W×3 uint8 frame on screen (None: no frame)."""
         return self.layers.rgb
 
     @property
     def has_frame(self) -> bool:
-        return self._rgb is not None
+        return self.rgb is not None
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -96,8 +69,14 @@ class MaskCanvas(ZoomPanView):
         return self._shown
 
     @property
+    def frame_labels(self) -> np.ndarray | None:
+        """H×W uint8 labels of the frame on screen as last set or edited, without an edit in
+        progress (None: the frame has none)."""
+        return self._labels
+
+    @property
     def editing(self) -> bool:
-        return self._tool.editing or self._pending_box is not None or self._clicking.busy
+        return self._tool.editing or self._boxing.busy or self._clicking.busy
 
     @property
     def tool(self) -> ToolKind:
@@ -111,7 +90,7 @@ class MaskCanvas(ZoomPanView):
         """Show frame ``index``; an edit in progress on another frame is cancelled."""
         if index != self.frame_index:
             self.cancel_tool()
-        first = self._rgb is None or self._rgb.shape != rgb.shape
+        first = self.rgb is None or self.rgb.shape != rgb.shape
         self.frame_index = index
         self.layers.set_frame(rgb)
         self._labels = None if labels is None else np.asarray(labels, dtype=np.uint8)
@@ -162,7 +141,7 @@ class MaskCanvas(ZoomPanView):
             return
         self.cancel_tool()
         self._tool = make_tool(kind)
-        self._cursor.setVisible(False)
+        self.marks.hide_cursor()
         self.restore_cursor()
         self.tool_changed.emit(kind.value)
 
@@ -173,7 +152,7 @@ class MaskCanvas(ZoomPanView):
         size = int(np.clip(size, MIN_BRUSH, MAX_BRUSH))
         if size != self.brush_size:
             self.brush_size = size
-            self._cursor.setRect(self._cursor_rect(self._cursor.rect().center()))
+            self.marks.resize_cursor(size)
             self.brush_size_changed.emit(size)
 
     def grow_brush(self, steps: int) -> None:
@@ -187,12 +166,12 @@ class MaskCanvas(ZoomPanView):
     def cancel_tool(self) -> None:
         if self._tool.editing:
             self._tool.cancel(self)
-        self._pending_box = None
+        self._boxing.cancel()
         self.reset_clicks()
 
     def clear_frame(self) -> None:
         """Remove every object's mask from the frame on screen (one undoable edit)."""
-        if self._rgb is None or self._labels is None or not self._labels.any():
+        if self.rgb is None or self._labels is None or not self._labels.any():
             return
         self.finish_edit(np.zeros_like(self._labels), "Clear frame")
 
@@ -208,10 +187,10 @@ class MaskCanvas(ZoomPanView):
 
     # ToolHost --------------------------------------------------------
     def labels_for_edit(self) -> np.ndarray | None:
-        if self._rgb is None:
+        if self.rgb is None:
             return None
         if self._labels is None:
-            return np.zeros(self._rgb.shape[:2], dtype=np.uint8)
+            return np.zeros(self.rgb.shape[:2], dtype=np.uint8)
         return self._labels.copy()
 
     def preview_labels(self, labels: np.ndarray, box: Box | None) -> None:
@@ -237,47 +216,13 @@ class MaskCanvas(ZoomPanView):
         self._render_all()
 
     def show_path(self, points: list[tuple[float, float]], closed: bool) -> None:
-        path = QPainterPath()
-        if points:
-            offset = self._tool_offset()
-            path.addPolygon(QPolygonF([QPointF(x + offset, y) for x, y in points]))
-            if closed:
-                path.closeSubpath()
-        self._path_item.setPath(path)
+        self.marks.show_path(points, closed)
 
     def show_box(self, box: Box | None) -> None:
-        if box is None:
-            self._box_item.hide()
-            return
-        x0, y0, x1, y1 = box
-        self._box_item.setRect(QRectF(x0 + self._tool_offset(), y0, x1 - x0, y1 - y0))
-        self._box_item.show()
+        self.marks.show_box(box)
 
     def request_box_mask(self, box: Box) -> None:
-        if self._rgb is None:
-            return
-        token = self._grabcut.start(self._rgb, box)
-        self._pending_box = (token, self.frame_index, box, self.active_object)
-        self.message.emit("Segmenting the box…")
-
-    def _on_box_mask(self, token: int, mask: np.ndarray) -> None:
-        pending = self._pending_box
-        if pending is None or pending[0] != token:
-            return
-        self._pending_box = None
-        _, frame, box, object_id = pending
-        if frame != self.frame_index or self._rgb is None:
-            self.message.emit("Box result dropped: the frame changed")
-            return
-        labels = self.labels_for_edit()
-        assert labels is not None
-        x0, y0, x1, y1 = box
-        inside = np.zeros(labels.shape, dtype=bool)
-        inside[max(0, y0) : y1, max(0, x0) : x1] = True
-        labels[inside & (labels == object_id)] = 0
-        labels[mask & inside] = object_id
-        self.message.emit("")
-        self.finish_edit(labels, "Box to mask")
+        self._boxing.start(box)
 
     # click segmentation (app.views.click_session) ---------------------
     def request_click(self, x: float, y: float, positive: bool) -> None:
@@ -291,10 +236,11 @@ class MaskCanvas(ZoomPanView):
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
         """Wait for a box or click segmentation running in the background (used on close)."""
-        return self._grabcut.wait(timeout_ms) and self._clicking.wait(timeout_ms)
+        return self._boxing.wait(timeout_ms) and self._clicking.wait(timeout_ms)
 
     # ------------------------------------------------------------------ events
-    def _tool_offset(self) -> float:
+    def tool_offset(self) -> float:
+        """Scene x of the frame half the tool works on (the right half of side by side, else 0)."""
         return self.layers.right_offset if self._on_right else 0.0
 
     def _image_pos(self, event: QMouseEvent) -> tuple[float, float]:
@@ -303,7 +249,7 @@ class MaskCanvas(ZoomPanView):
         x, y = p.x(), p.y()
         offset = self.layers.right_offset
         if not self._tool.editing:
-            width = self._rgb.shape[1] if self._rgb is not None else 0
+            width = self.rgb.shape[1] if self.rgb is not None else 0
             self._on_right = offset > 0 and x >= (offset + width) / 2  # past the gap's middle
         if self._on_right:
             x -= offset
@@ -315,16 +261,16 @@ class MaskCanvas(ZoomPanView):
             return
         if event.button() == Qt.MouseButton.RightButton and self._tool.editing:
             self.cancel_tool()
-        elif event.button() == Qt.MouseButton.RightButton and self._rgb is not None:
+        elif event.button() == Qt.MouseButton.RightButton and self.rgb is not None:
             self._tool.right_press(self, *self._image_pos(event))
-        elif event.button() == Qt.MouseButton.LeftButton and self._rgb is not None:
+        elif event.button() == Qt.MouseButton.LeftButton and self.rgb is not None:
             self._tool.press(self, *self._image_pos(event))
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self.pan_move(event):
             return
-        if self._rgb is None:
+        if self.rgb is None:
             return
         x, y = self._image_pos(event)
         self._tool.move(self, x, y)
@@ -335,12 +281,12 @@ class MaskCanvas(ZoomPanView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self.pan_release(event):
             return
-        if event.button() == Qt.MouseButton.LeftButton and self._rgb is not None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rgb is not None:
             self._tool.release(self, *self._image_pos(event))
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._rgb is not None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rgb is not None:
             self._tool.double_click(self, *self._image_pos(event))
         event.accept()
 
@@ -351,25 +297,19 @@ class MaskCanvas(ZoomPanView):
             return
         super().keyPressEvent(event)
 
-    def leaveEvent(self, event) -> None:
-        self._cursor.hide()
+    def leaveEvent(self, event: QEvent) -> None:
+        self.marks.hide_cursor()
         self.hover.emit(-1, -1, 0)
         super().leaveEvent(event)
 
-    def _cursor_rect(self, centre: QPointF) -> QRectF:
-        r = self.brush_size / 2
-        return QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r)
-
     def _update_cursor(self, x: float, y: float) -> None:
-        if self._tool.kind not in (ToolKind.BRUSH, ToolKind.ERASER):
-            return
-        self._cursor.setRect(self._cursor_rect(QPointF(x + self._tool_offset(), y)))
-        self._cursor.show()
+        if self._tool.kind in (ToolKind.BRUSH, ToolKind.ERASER):
+            self.marks.show_cursor(x, y, self.brush_size)
 
     def _emit_hover(self, x: float, y: float) -> None:
-        if self._rgb is None:
+        if self.rgb is None:
             return
-        h, w = self._rgb.shape[:2]
+        h, w = self.rgb.shape[:2]
         xi, yi = int(np.floor(x)), int(np.floor(y))
         if 0 <= xi < w and 0 <= yi < h:
             label = int(self._shown[yi, xi]) if self._shown is not None else 0
@@ -386,7 +326,7 @@ class MaskCanvas(ZoomPanView):
             self.viewport().setCursor(Qt.CursorShape.CrossCursor)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        if self._rgb is not None:
+        if self.rgb is not None:
             return
         painter.save()
         painter.resetTransform()

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem
 
 from app.views.tools import Box
 from app.workers.clicks import ClickRequest, ClickRunner
+from app.workers.grabcut import box_mask
 from vos_core import Click
 
 if TYPE_CHECKING:
@@ -44,7 +43,6 @@ class ClickSegmentation:
         self._runner.finished.connect(self._on_mask)
         self._runner.failed.connect(self._on_failed)
         self._session: _ClickSession | None = None
-        self._items: list[QGraphicsEllipseItem] = []
 
     @property
     def busy(self) -> bool:
@@ -54,18 +52,19 @@ class ClickSegmentation:
         return self._runner.wait(timeout_ms)
 
     def click(self, x: float, y: float, positive: bool) -> None:
-        if self._canvas._rgb is None:
+        rgb = self._canvas.rgb
+        if rgb is None:
             return
-        h, w = self._canvas._rgb.shape[:2]
+        h, w = rgb.shape[:2]
         if not (0 <= x < w and 0 <= y < h):
             return
         session = self._current()
         session.clicks.append(Click(float(y), float(x), positive))
-        self._marker(x, y, positive)
+        self._canvas.marks.add_click(x, y, positive)
         self._run()
 
     def start_box(self, box: Box) -> None:
-        if self._canvas._rgb is None:
+        if self._canvas.rgb is None:
             return
         x0, y0, x1, y1 = box
         self.reset()
@@ -77,42 +76,36 @@ class ClickSegmentation:
 
     def reset(self) -> None:
         self._session = None
-        for item in self._items:
-            self._canvas.scene().removeItem(item)
-        self._items.clear()
+        self._canvas.marks.clear_clicks()
 
     def _current(self) -> _ClickSession:
         """The session of the active object on this frame; a new one (starting from the object's
         mask on screen) when none, or when the mask changed outside the clicks (undo, brush)."""
-        s = self._session
+        s, canvas = self._session, self._canvas
+        labels, object_id = canvas.frame_labels, canvas.active_object
         if (
             s is None
-            or s.frame != self._canvas.frame_index
-            or s.object_id != self._canvas.active_object
-            or (s.labels is not None and not np.array_equal(s.labels, self._canvas._labels))
+            or s.frame != canvas.frame_index
+            or s.object_id != object_id
+            or (s.labels is not None and not np.array_equal(s.labels, labels))
         ):
             self.reset()
             prev = None
-            if (
-                self._canvas._labels is not None
-                and (self._canvas._labels == self._canvas.active_object).any()
-            ):
-                prev = (self._canvas._labels == self._canvas.active_object).astype(np.float32)
-            s = self._session = _ClickSession(
-                self._canvas.frame_index, self._canvas.active_object, prev, None
-            )
+            if labels is not None and (labels == object_id).any():
+                prev = (labels == object_id).astype(np.float32)
+            s = self._session = _ClickSession(canvas.frame_index, object_id, prev, None)
         return s
 
     def _run(self) -> None:
         """Start the next inference: one per click, in order (each result is one undo step)."""
         s = self._session
-        if s is None or self._runner.busy or self._canvas._rgb is None:
+        if s is None or self._runner.busy or self._canvas.rgb is None:
             return
         if s.done >= len(s.clicks) and not s.pending:
             return
         count = min(len(s.clicks), s.done + 1) if s.clicks else 0
         s.pending = False
-        self._runner.start(ClickRequest(s.frame, self._canvas._rgb, tuple(s.clicks[:count]), s.prev, s.box))
+        self._runner.start(ClickRequest(s.frame, self._canvas.rgb, tuple(s.clicks[:count]), s.prev, s.box))
         self._canvas.message.emit("Segmenting from the clicks…")
 
     def _on_mask(self, request: ClickRequest, prob: np.ndarray, mask: np.ndarray) -> None:
@@ -121,7 +114,7 @@ class ClickSegmentation:
             s is None
             or request.frame != self._canvas.frame_index
             or s.frame != request.frame
-            or self._canvas._rgb is None
+            or self._canvas.rgb is None
         ):
             self._canvas.message.emit("Click result dropped: the frame or the clicks changed")
             return
@@ -130,9 +123,7 @@ class ClickSegmentation:
         object_id = s.object_id
         if request.box is not None and not request.clicks:  # a box start stays inside its box
             y0, x0, y1, x1 = request.box
-            inside = np.zeros(mask.shape, dtype=bool)
-            inside[max(0, y0) : y1, max(0, x0) : x1] = True
-            mask = mask & inside
+            mask = mask & box_mask(mask.shape, (x0, y0, x1, y1))
         labels = self._canvas.labels_for_edit()
         assert labels is not None
         labels[(labels == object_id) & ~mask] = 0
@@ -143,20 +134,9 @@ class ClickSegmentation:
             text = "Click (+)" if request.clicks[-1].positive else "Click (−)"
         self._canvas.message.emit("")
         self._canvas.finish_edit(labels, text)
-        s.labels = self._canvas._labels
+        s.labels = self._canvas.frame_labels
         self._run()
 
     def _on_failed(self, message: str) -> None:
         self.reset()
         self._canvas.message.emit(f"Click segmentation failed: {message}")
-
-    def _marker(self, x: float, y: float, positive: bool) -> None:
-        r = 3.0
-        item = QGraphicsEllipseItem(x + self._canvas._tool_offset() - r, y - r, 2 * r, 2 * r)
-        pen = QPen(QColor("#000000" if positive else "#ffffff"), 1)
-        pen.setCosmetic(True)
-        item.setPen(pen)
-        item.setBrush(QColor("#4caf50" if positive else "#f44336"))
-        item.setZValue(12)
-        self._canvas.scene().addItem(item)
-        self._items.append(item)

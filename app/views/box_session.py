@@ -1,0 +1,62 @@
+"""Box to mask on the canvas: GrabCut of the dragged box runs in the background
+(:class:`~app.workers.grabcut.GrabCutRunner`); its result replaces the active object's pixels inside
+the box as one undoable edit, unless the frame changed meanwhile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.views.tools import Box
+from app.workers.grabcut import GrabCutRunner, box_mask
+
+if TYPE_CHECKING:
+    from app.views.canvas import MaskCanvas
+
+
+class BoxSegmentation:
+    """The canvas's box tool back end (the canvas forwards its ToolHost box requests)."""
+
+    def __init__(self, canvas: MaskCanvas) -> None:
+        self._canvas = canvas
+        self._runner = GrabCutRunner(canvas)
+        self._runner.finished.connect(self._on_mask)
+        self._pending: tuple[int, int, Box, int] | None = None  # token, frame, box, object
+
+    @property
+    def busy(self) -> bool:
+        """A box is being segmented and its result will be applied."""
+        return self._pending is not None
+
+    def start(self, box: Box) -> None:
+        rgb = self._canvas.rgb
+        if rgb is None:
+            return
+        token = self._runner.start(rgb, box)
+        self._pending = (token, self._canvas.frame_index, box, self._canvas.active_object)
+        self._canvas.message.emit("Segmenting the box…")
+
+    def cancel(self) -> None:
+        """Drop the result of the box in flight (the computation itself finishes unseen)."""
+        self._pending = None
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        return self._runner.wait(timeout_ms)
+
+    def _on_mask(self, token: int, mask: np.ndarray) -> None:
+        pending = self._pending
+        if pending is None or pending[0] != token:
+            return
+        self._pending = None
+        _, frame, box, object_id = pending
+        if frame != self._canvas.frame_index or self._canvas.rgb is None:
+            self._canvas.message.emit("Box result dropped: the frame changed")
+            return
+        labels = self._canvas.labels_for_edit()
+        assert labels is not None
+        inside = box_mask(labels.shape, box)
+        labels[inside & (labels == object_id)] = 0
+        labels[mask & inside] = object_id
+        self._canvas.message.emit("")
+        self._canvas.finish_edit(labels, "Box to mask")
