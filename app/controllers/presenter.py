@@ -21,6 +21,8 @@ REFRESH_MS = 150  # marks and plots are redrawn at most this often while results
 
 class DocumentPresenter(QObject):
     follow_changed = Signal(bool)
+    #: (the frame on screen has a user mask, it is a reference): for the "Use as reference" action
+    reference_state_changed = Signal(bool, bool)
 
     def __init__(
         self,
@@ -78,12 +80,14 @@ class DocumentPresenter(QObject):
             self.status.set_memory(None)
             self.status.set_model(None)
             self.status.set_device(None)
+            self.reference_state_changed.emit(False, False)
             return
         document.current_changed.connect(self.show_frame)
         document.masks.changed.connect(self._on_mask_changed)
         document.objects.objects_changed.connect(self._on_objects_changed)
         document.confidence_changed.connect(lambda _frame: self._refresh.start())
         document.memory_changed.connect(self._on_memory)
+        document.references_changed.connect(self._on_references_changed)
         self.timeline.set_count(document.frame_count, document.fps)
         self.plot.set_count(document.frame_count)
         self.memory.set_frame_reader(document.frame)
@@ -119,12 +123,29 @@ class DocumentPresenter(QObject):
         self.plot.set_current(frame)
         self.status.set_frame(frame, document.frame_count)
         self.memory.set_contributions(self.controller.contributions.get(frame))
+        self._emit_reference_state()
+
+    def _emit_reference_state(self) -> None:
+        document = self.document
+        if document is None:
+            self.reference_state_changed.emit(False, False)
+            return
+        frame = document.current_frame
+        user = document.masks.source(frame) == "user"
+        self.reference_state_changed.emit(user, user and document.is_reference(frame))
+
+    def _on_references_changed(self, frame: int) -> None:
+        document = self.document
+        if document is not None and frame == document.current_frame:
+            self._emit_reference_state()
+        self.refresh_marks()
 
     # ------------------------------------------------------------------ updates
     def _on_mask_changed(self, frame: int) -> None:
         document = self.document
         if document is not None and frame == document.current_frame:
             self.canvas.set_labels(document.masks.get(frame))
+            self._emit_reference_state()
         if not self._refresh.isActive():
             self._refresh.start()
 
@@ -167,6 +188,11 @@ class DocumentPresenter(QObject):
         threshold = self.settings.low_confidence
         confidence = document.confidence
         low = [f for f, c in confidence.items() if c < threshold]
-        self.timeline.set_marks(document.masks.annotated_frames(), document.masks.propagated_frames(), low)
+        self.timeline.set_marks(
+            document.masks.annotated_frames(),
+            document.masks.propagated_frames(),
+            low,
+            references=document.reference_frames(),
+        )
         self.plot.set_confidence(confidence)
-        self.plot.set_memory(self.controller.memory_mb)
+        self.plot.set_memory(document.memory_mb)

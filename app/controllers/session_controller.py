@@ -1,6 +1,7 @@
 """Glue between the open :class:`Document` and the engine: opening and closing videos, propagation
-commands, memory commands, and per-frame engine statistics for the panels (memory size and the
-contribution of each memory entry to each processed frame)."""
+commands, memory commands, and the contribution of each memory entry to each processed frame (for
+the memory panel). The per-frame memory size for the plot is the document's (a run's undo reverts
+it)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from app.workers.engine_client import EngineClient
 from vos_core import FrameResult, VosError
 
 EngineFactory = Callable[[], EngineClient]
-MB = 1024.0 * 1024.0
 
 
 class SessionController(QObject):
@@ -37,7 +37,6 @@ class SessionController(QObject):
         self.document: Document | None = None
         self._engine_factory = engine_factory or (lambda: EngineClient(settings.session_config()))
         self._engine: EngineClient | None = None
-        self.memory_mb: dict[int, float] = {}
         self.contributions: dict[int, dict[int, float]] = {}
         self.running = False
         self.attached = False  # the document receives the engine's results
@@ -98,7 +97,6 @@ class SessionController(QObject):
         if len(document.objects) == 0:
             document.objects.add()
         self.document = document
-        self.memory_mb.clear()
         self.contributions.clear()
         # The document is attached when the engine reports the new video ready: results of the
         # previous video still queued by then arrive before that, and go nowhere.
@@ -138,14 +136,13 @@ class SessionController(QObject):
         self.attached = False
         document.close()
         document.deleteLater()
-        self.memory_mb.clear()
         self.contributions.clear()
         self.document_changed.emit(None)
 
     # ------------------------------------------------------------------ propagation
     def propagate(self, start: int, end: int) -> bool:
         """Propagate the mask of ``start`` to ``end`` (either direction). A user mask on ``start`` is
-        committed to memory first, so the engine keeps it as a permanent entry."""
+        already a reference (a permanent entry) unless marked otherwise; then it is the seed."""
         document = self.document
         if document is None or not self._ready():
             return False
@@ -158,8 +155,6 @@ class SessionController(QObject):
                 f"Frame {start} has no mask. Paint or box the object on this frame first.",
             )
             return False
-        if document.masks.source(start) == "user":
-            document.commit_to_memory(start)
         direction = "forward" if end > start else "backward"
         return document.propagate(start, end, direction)
 
@@ -183,15 +178,15 @@ class SessionController(QObject):
             self._engine.stop()
 
     # ------------------------------------------------------------------ memory
-    def commit(self, frame: int) -> bool:
+    def set_use_as_reference(self, frame: int, use: bool) -> None:
+        """Use the user mask of ``frame`` as a reference (a permanent memory entry) or not."""
         document = self.document
-        if document is None or not self._ready():
-            return False
-        if not document.commit_to_memory(frame):
-            self.error.emit("Nothing to commit", f"Frame {frame} has no mask to commit to memory.")
-            return False
-        self.info.emit(f"Frame {frame} committed to memory")
-        return True
+        if document is None:
+            return
+        document.set_use_as_reference(frame, use)
+        if document.masks.source(frame) == "user":
+            what = "a reference" if use else "not a reference (kept out of memory)"
+            self.info.emit(f"Frame {frame} is {what}")
 
     def reseed(self, frame: int) -> bool:
         document = self.document
@@ -201,7 +196,7 @@ class SessionController(QObject):
         if labels is None:
             self.error.emit("Nothing to reseed from", f"Frame {frame} has no mask.")
             return False
-        self.engine.reseed(frame, labels)
+        document.reseed(frame)
         self.info.emit(f"Memory cleared and restarted from frame {frame}")
         return True
 
@@ -222,7 +217,6 @@ class SessionController(QObject):
         if self.document is None:
             return
         index = int(result.index)
-        self.memory_mb[index] = result.memory.total_bytes / MB
         if not result.given:
             self.contributions[index] = {e.id: e.contribution for e in result.memory.entries}
         self.result_received.emit(index)

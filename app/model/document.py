@@ -4,6 +4,13 @@ The views hold one ``Document``. It decodes only the displayed frame on the GUI 
 (:meth:`frame`, small LRU). Engine results are applied by :meth:`apply_result` (connect an
 ``EngineClient`` with :meth:`attach_engine`): predicted masks go into the store as "propagated"
 (a "user" frame is never overwritten) and each run becomes one undo step.
+
+References: every "user" frame not marked "not a reference" (:meth:`set_use_as_reference`) is one
+of the engine's references. One observer keeps the engine in step: whenever the mask store changes
+a frame (edit, erase, clear, import, GrabCut, clicks, undo, redo) the document tells the engine
+that the frame is a reference (``set_reference``) or, if it had said so before, that it is not any
+more (``remove_reference``). On attach, the project's references and pinned frames are sent in one
+go (``restore``; the engine encodes them when the next run starts).
 """
 
 from __future__ import annotations
@@ -30,7 +37,16 @@ from app.model.undo import (
     RemoveObjectCommand,
     RenameObjectCommand,
 )
-from vos_core import FrameCache, FrameResult, FrameSource, MemoryStats, SessionConfig, VosError, open_source
+from vos_core import (
+    EntryKind,
+    FrameCache,
+    FrameResult,
+    FrameSource,
+    MemoryStats,
+    SessionConfig,
+    VosError,
+    open_source,
+)
 
 
 class EngineLike(Protocol):
@@ -41,7 +57,17 @@ class EngineLike(Protocol):
     run_finished: Any
     memory_changed: Any
 
-    def annotate(self, frame: int, labels: np.ndarray) -> None: ...
+    def set_reference(self, frame: int, labels: np.ndarray) -> None: ...
+
+    def remove_reference(self, frame: int) -> None: ...
+
+    def restore(
+        self, references: dict[int, np.ndarray], pins: dict[int, np.ndarray | None] | None = ...
+    ) -> None: ...
+
+    def remember(self, masks: dict[int, np.ndarray]) -> None: ...
+
+    def reseed(self, frame: int, labels: np.ndarray) -> None: ...
 
     def propagate(self, start: int, end: int, direction: str = ..., seed: object = ...) -> None: ...
 
@@ -56,6 +82,7 @@ class Document(QObject):
     current_changed = Signal(int)
     confidence_changed = Signal(int)  # frame, or -1 for many frames
     memory_changed = Signal(object)  # MemoryStats | None
+    references_changed = Signal(int)  # frame whose "use as reference" mark changed
     problem = Signal(str)  # user-facing message (unreadable mask, failed autosave, bad frame)
 
     def __init__(
@@ -73,9 +100,12 @@ class Document(QObject):
         self.objects = ObjectListModel(project.objects, parent=self)
         self.undo_stack = QUndoStack(self)
         self.memory_stats: MemoryStats | None = None
+        #: memory size (MB) after each processed frame, for the plot (reverted with a run's undo)
+        self.memory_mb: dict[int, float] = {}
         self._frames = FrameCache(frame_cache_size)
         self._run: PropagationRunCommand | None = None
         self._engine: EngineLike | None = None
+        self._told: set[int] = set()  # frames the engine was told are references
         self._closed = False
         self.masks.problem.connect(self.problem)
         self.masks.changed.connect(self._on_mask_changed)
@@ -170,7 +200,44 @@ class Document(QObject):
 
     def set_memory_stats(self, stats: MemoryStats | None) -> None:
         self.memory_stats = stats
+        if stats is not None and list(stats.pinned_frames) != self.project.pinned_frames:
+            self.project.pinned_frames = list(stats.pinned_frames)  # saved with the project
+            self.masks.request_save()
         self.memory_changed.emit(stats)
+
+    # ------------------------------------------------------------------ references
+    def is_reference(self, frame: int) -> bool:
+        """True when ``frame`` has a user mask that is not marked "not a reference"."""
+        return self.masks.source(frame) == "user" and frame not in self.project.not_references
+
+    def reference_frames(self) -> list[int]:
+        return self.project.reference_frames()
+
+    def set_use_as_reference(self, frame: int, use: bool) -> None:
+        """Mark a frame's user mask as a reference (the default) or not; saved in the project."""
+        if use == (frame not in self.project.not_references):
+            return
+        if use:
+            self.project.not_references.discard(frame)
+        else:
+            self.project.not_references.add(frame)
+        self.masks.request_save()
+        self._sync_reference(frame)
+        self.references_changed.emit(frame)
+
+    def _sync_reference(self, frame: int) -> None:
+        """Tell the engine what ``frame`` is now: a reference (with its mask) or not."""
+        if self._engine is None:
+            return
+        if self.is_reference(frame):
+            labels = self.masks.get(frame)
+            if labels is not None:
+                self._engine.set_reference(frame, labels)
+                self._told.add(frame)
+                return
+        if frame in self._told:
+            self._told.discard(frame)
+            self._engine.remove_reference(frame)
 
     # ------------------------------------------------------------------ user edits (undoable)
     def edit_mask(self, frame: int, labels: np.ndarray | None, text: str = "Edit mask") -> None:
@@ -228,9 +295,19 @@ class Document(QObject):
         engine.run_started.connect(self._on_run_started)
         engine.run_finished.connect(self._on_run_finished)
         engine.memory_changed.connect(self.set_memory_stats)
+        references = {}
+        for frame in self.reference_frames():
+            labels = self.masks.get(frame)
+            if labels is not None:
+                references[frame] = labels
+        pins = {frame: self.masks.get(frame) for frame in self.project.pinned_frames}
+        self._told = set(references)
+        if references or pins:
+            engine.restore(references, pins)
 
     def detach_engine(self) -> None:
         engine, self._engine = self._engine, None
+        self._told.clear()
         if engine is None:
             return
         for signal, slot in (
@@ -243,12 +320,14 @@ class Document(QObject):
                 signal.disconnect(slot)
         self.end_run()
 
-    def commit_to_memory(self, frame: int) -> bool:
-        """Send the mask of ``frame`` to the engine as a permanent memory entry."""
+    def reseed(self, frame: int) -> bool:
+        """Clear the engine's memory and restart from this frame's mask, which the engine keeps as
+        a reference (the other references re-enter memory when the next run starts)."""
         labels = self.masks.get(frame)
         if self._engine is None or labels is None:
             return False
-        self._engine.annotate(frame, labels)
+        self._engine.reseed(frame, labels)
+        self._told.add(frame)  # so that a later change of this frame reaches the engine
         return True
 
     def propagate(self, start: int, end: int, direction: str = "forward") -> bool:
@@ -261,12 +340,24 @@ class Document(QObject):
     def begin_run(self, text: str = "Propagate") -> None:
         """Start collecting results into one undo step (ends a run still open)."""
         self.end_run()
-        self._run = PropagationRunCommand(self.masks, text=text, on_undo=self._forget_predictions)
+        self._run = PropagationRunCommand(
+            self.masks,
+            text=text,
+            on_undo=self._forget_predictions,
+            on_redo=self._remember,
+            series={"confidence": self.project.confidence, "memory": self.memory_mb},
+            on_values=lambda: self.confidence_changed.emit(-1),
+        )
 
     def _forget_predictions(self, frames: list[int]) -> None:
         """An undone run: the engine drops the memory entries made from its predictions."""
         if self._engine is not None:
             self._engine.forget_predictions(frames)
+
+    def _remember(self, masks: dict[int, np.ndarray]) -> None:
+        """A redone run: the engine memorises again the frames the run had memorised."""
+        if self._engine is not None and masks:
+            self._engine.remember(masks)
 
     def end_run(self) -> None:
         """Push the collected run onto the undo stack (nothing when it changed no frame)."""
@@ -292,11 +383,23 @@ class Document(QObject):
                     self._run.record(index, before, result.labels)
                 changed = True
         if self.masks.has_mask(index):
-            self.project.confidence[index] = float(result.confidence)
+            self._set_value("confidence", index, float(result.confidence))
             self.masks.request_save()
             self.confidence_changed.emit(index)
+        self._set_value("memory", index, result.memory.total_bytes / (1024.0 * 1024.0))
+        if self._run is not None and result.memory_added == EntryKind.WORKING:
+            self._run.memorised(index)
         self.set_memory_stats(result.memory)
         return changed
+
+    def _set_value(self, name: str, frame: int, value: float) -> None:
+        """Per-frame plot values: through the run (so that its undo reverts them) when one is open."""
+        if self._run is not None:
+            self._run.set_value(name, frame, value)
+        elif name == "confidence":
+            self.project.confidence[frame] = value
+        else:
+            self.memory_mb[frame] = value
 
     # ------------------------------------------------------------------ lifetime
     def save(self) -> bool:
@@ -321,6 +424,7 @@ class Document(QObject):
         self.end_run()
 
     def _on_mask_changed(self, frame: int) -> None:
+        self._sync_reference(frame)
         if not self.masks.has_mask(frame) and frame not in self.project.confidence:
             self.confidence_changed.emit(frame)
 

@@ -3,7 +3,8 @@
 Layout of a project folder (default ``<video_dir>/<video_stem>.vosproj/``; for a frame folder
 ``<folder>.vosproj`` next to it)::
 
-    project.json        schema version, video, objects, frame sources, confidence, settings
+    project.json        schema version, video, objects, frame sources, confidence, settings,
+                        user frames marked "not a reference", pinned memory frames (both optional)
     masks/00012.png     DAVIS-palette label map of frame 12 at the video's original resolution
 
 Every file is written atomically (temp file + rename). Masks are written before the JSON that lists
@@ -69,6 +70,11 @@ def _frame_list(data: dict[str, Any], key: str, n_frames: int, where: Path) -> l
     return values
 
 
+def _optional_frames(data: dict[str, Any], key: str, n_frames: int, where: Path) -> set[int]:
+    """A frame list that older project files do not have (absent: empty)."""
+    return set(_frame_list(data, key, n_frames, where)) if key in data else set()
+
+
 class Project:
     """State of one video's annotation project. Mutated on the GUI thread; the file methods
     (``write_mask``, ``delete_mask``, ``write_json``) touch only the disk and may run on a writer
@@ -86,6 +92,10 @@ class Project:
         self.current_frame = 0
         self.settings: dict[str, Any] = {}
         self.confidence: dict[int, float] = {}
+        #: user frames kept out of the engine's memory (every other user frame is a reference)
+        self.not_references: set[int] = set()
+        #: frames whose memory entries are pinned (restored in the engine on reopen)
+        self.pinned_frames: list[int] = []
         self.problems: list[str] = []
 
     # ------------------------------------------------------------------ paths and queries
@@ -105,6 +115,10 @@ class Project:
 
     def propagated_frames(self) -> list[int]:
         return sorted(i for i, source in self.sources.items() if source == "propagated")
+
+    def reference_frames(self) -> list[int]:
+        """User frames that are references (all but those marked "not a reference")."""
+        return [i for i in self.annotated_frames() if i not in self.not_references]
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -221,6 +235,9 @@ class Project:
         self.current_frame = min(max(current, 0), max(self.frame_count - 1, 0))
         self.settings = settings
         self.confidence = confidence
+        # optional (older projects have neither): every user frame a reference, nothing pinned
+        self.not_references = _optional_frames(data, "not_references", self.frame_count, path)
+        self.pinned_frames = sorted(_optional_frames(data, "pinned_frames", self.frame_count, path))
 
     def _scan_masks(self) -> None:
         """Reconcile the listed frames with the mask files actually on disk."""
@@ -295,6 +312,8 @@ class Project:
             "current_frame": int(self.current_frame),
             "settings": json.loads(json.dumps(self.settings)),
             "confidence": {str(i): round(float(c), 5) for i, c in sorted(self.confidence.items())},
+            "not_references": sorted(self.not_references),
+            "pinned_frames": sorted(self.pinned_frames),
         }
 
     def write_json(self, data: dict[str, Any] | None = None) -> None:

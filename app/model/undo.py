@@ -84,9 +84,15 @@ class PropagationRunCommand(QUndoCommand):
     """All masks written by one propagation run, undone/redone as one step.
 
     ``changes`` maps frame -> ``(before, after)`` (``before`` None when the frame had no mask);
-    more are added with :meth:`record` while the run streams in. ``on_undo(frames)`` is called after
-    an undo restored the masks (the document drops what the engine memorised of those predictions;
-    a redo brings the masks back, and the memory relearns them on the next run).
+    more are added with :meth:`record` while the run streams in. Undo puts ``before`` back only on
+    frames that still hold what the run wrote, and redo puts ``after`` back only on frames that
+    still hold what the undo left: a frame the user edited during or after the run keeps the edit.
+
+    Memory follows: ``on_undo(frames)`` (after the masks) asks the engine to forget the entries the
+    run made from its predictions (frames from :meth:`memorised`), ``on_redo(masks)`` to memorise
+    those frames' masks again (frames whose redo was skipped are left out). Per-frame values the run
+    wrote (``series``: name -> frame -> value, e.g. confidence and memory size for the plots, set
+    through :meth:`set_value`) are put back by undo and redo, then ``on_values()`` is called.
     """
 
     def __init__(
@@ -97,12 +103,18 @@ class PropagationRunCommand(QUndoCommand):
         *,
         applied: bool = True,
         on_undo: Callable[[list[int]], None] | None = None,
+        on_redo: Callable[[dict[int, np.ndarray]], None] | None = None,
+        series: dict[str, dict[int, float]] | None = None,
+        on_values: Callable[[], None] | None = None,
         parent: QUndoCommand | None = None,
     ) -> None:
         super().__init__(text, parent)
         self.store = store
-        self.on_undo = on_undo
+        self.on_undo, self.on_redo, self.on_values = on_undo, on_redo, on_values
+        self.series = series or {}
         self._changes: dict[int, _RunChange] = {}
+        self._memorised: set[int] = set()
+        self._values: dict[tuple[str, int], tuple[float | None, float]] = {}
         self._skip_redo = applied
         for frame, (before, after) in (changes or {}).items():
             self.record(frame, before, after)
@@ -125,6 +137,18 @@ class PropagationRunCommand(QUndoCommand):
         after_copy = np.array(after, dtype=np.uint8, copy=True)
         self._changes[int(frame)] = _RunChange(_copy(before), source, after_copy)
 
+    def memorised(self, frame: int) -> None:
+        """The engine made a memory entry from this frame's prediction during the run."""
+        self._memorised.add(int(frame))
+
+    def set_value(self, name: str, frame: int, value: float) -> None:
+        """Write ``series[name][frame] = value``, remembering the value it replaces."""
+        values = self.series[name]
+        key = (name, int(frame))
+        before = self._values[key][0] if key in self._values else values.get(frame)
+        self._values[key] = (before, float(value))
+        values[frame] = float(value)
+
     @property
     def frames(self) -> list[int]:
         return sorted(self._changes)
@@ -132,18 +156,50 @@ class PropagationRunCommand(QUndoCommand):
     def __len__(self) -> int:
         return len(self._changes)
 
+    def _holds(self, frame: int, labels: np.ndarray | None, source: MaskSource | None) -> bool:
+        """True when the store's mask of ``frame`` is ``labels`` from ``source``."""
+        if labels is None:
+            return not self.store.has_mask(frame)
+        current = self.store.get(frame)
+        return (
+            current is not None
+            and self.store.source(frame) == source
+            and np.array_equal(current, labels)
+        )
+
     def redo(self) -> None:
         if self._skip_redo:
             self._skip_redo = False
             return
         for frame, change in sorted(self._changes.items()):
-            _apply(self.store, frame, change.after, "propagated")
+            if self._holds(frame, change.before, change.before_source):
+                _apply(self.store, frame, change.after, "propagated")
+        self._restore_values(after=True)
+        if self.on_redo is not None:
+            masks = {}
+            for frame in sorted(self._memorised):
+                labels = self.store.get(frame)
+                if labels is not None and self.store.source(frame) == "propagated":
+                    masks[frame] = labels
+            self.on_redo(masks)
 
     def undo(self) -> None:
         for frame, change in sorted(self._changes.items()):
-            _apply(self.store, frame, change.before, change.before_source)
+            if self._holds(frame, change.after, "propagated"):
+                _apply(self.store, frame, change.before, change.before_source)
+        self._restore_values(after=False)
         if self.on_undo is not None:
-            self.on_undo(self.frames)
+            self.on_undo(sorted(set(self._changes) | self._memorised))
+
+    def _restore_values(self, after: bool) -> None:
+        for (name, frame), (before, later) in self._values.items():
+            value = later if after else before
+            if value is None:
+                self.series[name].pop(frame, None)
+            else:
+                self.series[name][frame] = value
+        if self._values and self.on_values is not None:
+            self.on_values()
 
 
 class AddObjectCommand(QUndoCommand):

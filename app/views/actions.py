@@ -122,9 +122,15 @@ class WindowActions(QObject):
         self.pause = a(w, "&Pause", "F7", "pause", "Pause or resume the propagation", True)
         self.stop = a(w, "&Stop", "F8", "stop", "Stop the propagation")
         # Memory
-        self.commit = a(
-            w, "&Commit frame to memory", "Ctrl+M", "commit", "Use this mask as a permanent memory"
+        self.use_reference = a(
+            w,
+            "Use as &reference",
+            "Ctrl+M",
+            "commit",
+            "This frame's mask is a permanent memory entry (on by default for your masks)",
+            True,
         )
+        self.use_reference.setEnabled(False)
         self.reseed = a(
             w,
             "&Reseed from this frame",
@@ -147,9 +153,17 @@ class WindowActions(QObject):
             self.fill_holes, self.fit, self.zoom_in, self.zoom_out, self.play, self.next_frame,
             self.prev_frame, self.next_10, self.prev_10, self.first_frame, self.last_frame,
             self.propagate_forward, self.propagate_backward, self.propagate_next, self.propagate_range,
-            self.commit, self.reseed, self.reset_memory, self.reset_all_memory, *self.select_object,
+            self.reseed, self.reset_memory, self.reset_all_memory, *self.select_object,
             *self.tools.values(),
         ]  # fmt: skip
+
+    def set_reference_state(self, available: bool, checked: bool) -> None:
+        """The frame on screen: has a user mask (the action is enabled), is a reference (checked).
+        Sets the state without triggering the action."""
+        self.use_reference.blockSignals(True)
+        self.use_reference.setChecked(checked)
+        self.use_reference.blockSignals(False)
+        self.use_reference.setEnabled(available)
 
     def build_menus(self, window: QMainWindow) -> None:
         bar = window.menuBar()
@@ -188,7 +202,7 @@ class WindowActions(QObject):
         propagate.addSeparator()
         propagate.addActions([self.pause, self.stop])
         memory = bar.addMenu("&Memory")
-        memory.addActions([self.commit, self.reseed])
+        memory.addActions([self.use_reference, self.reseed])
         memory.addSeparator()
         memory.addActions([self.reset_memory, self.reset_all_memory])
         help_menu = bar.addMenu("&Help")
@@ -211,7 +225,7 @@ class WindowActions(QObject):
         main.addActions([self.propagate_backward, self.propagate_forward, self.propagate_next])
         main.addActions([self.pause, self.stop, self.follow])
         main.addSeparator()
-        main.addActions([self.commit, self.reseed])
+        main.addActions([self.use_reference, self.reseed])
         main.addSeparator()
         main.addActions([self.fit, self.settings])
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, main)

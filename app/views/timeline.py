@@ -1,12 +1,13 @@
-"""Timeline: a slider with marks (annotated frames, propagated extent, low-confidence frames), a frame
-spin box, play/pause at the video's frame rate and single-frame steps."""
+"""Timeline: a slider with marks (annotated frames, which of them are references, propagated extent,
+low-confidence frames), a frame spin box, play/pause at the video's frame rate and single-frame
+steps."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPolygon
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
 from app.resources import MARK_ANNOTATED, MARK_LOW_CONFIDENCE, MARK_PROPAGATED, icon
 
 SNAP_PIXELS = 5
+#: a user frame kept out of memory ("not a reference"): a hollow mark in this colour
+MARK_NOT_REFERENCE = QColor("#9e9e9e")
 
 
 def runs(frames: Iterable[int]) -> list[tuple[int, int]]:
@@ -44,12 +47,21 @@ class MarkedSlider(QSlider):
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setPageStep(10)
         self.annotated: list[int] = []
+        self.references: set[int] = set()
         self.propagated: list[tuple[int, int]] = []
         self.low_confidence: list[int] = []
         self._dragging = False
 
-    def set_marks(self, annotated: Iterable[int], propagated: Iterable[int], low: Iterable[int]) -> None:
+    def set_marks(
+        self,
+        annotated: Iterable[int],
+        propagated: Iterable[int],
+        low: Iterable[int],
+        references: Iterable[int] | None = None,
+    ) -> None:
+        """``references``: the annotated frames that are references (default: all of them)."""
         self.annotated = sorted(set(annotated))
+        self.references = set(self.annotated if references is None else references)
         self.propagated = runs(propagated)
         self.low_confidence = sorted(set(low))
         self.update()
@@ -126,7 +138,16 @@ class MarkedSlider(QSlider):
         for frame in self.low_confidence:
             painter.fillRect(QRect(self.x_of(frame) - 1, mid + 3, 2, 9), MARK_LOW_CONFIDENCE)
         for frame in self.annotated:
-            painter.fillRect(QRect(self.x_of(frame) - 1, mid - 13, 3, 9), MARK_ANNOTATED)
+            x = self.x_of(frame)
+            if frame in self.references:  # a reference: a solid triangle pointing at the frame
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(MARK_ANNOTATED)
+                painter.drawPolygon(QPolygon([QPoint(x - 4, mid - 14), QPoint(x + 5, mid - 14),
+                                              QPoint(x, mid - 5)]))  # fmt: skip
+            else:  # a user mask kept out of memory: a hollow tick
+                painter.setPen(MARK_NOT_REFERENCE)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(QRect(x - 2, mid - 13, 4, 8))
         painter.end()
         super().paintEvent(event)
 
@@ -150,8 +171,9 @@ class Timeline(QWidget):
         self.forward = self._button("step_forward", "Next frame (Right; Shift+Right: 10 ahead)")
         self.slider = MarkedSlider(self)
         self.slider.setToolTip(
-            "Green: annotated frames · blue: propagated · red: low confidence, worth checking. "
-            "Click a mark to jump to it."
+            "Green triangle: a reference (your mask, a permanent memory entry) · grey box: your "
+            "mask, not used as a reference · blue: propagated · red: low confidence, worth "
+            "checking. Click a mark to jump to it."
         )
         self.spin = QSpinBox(self)
         self.spin.setKeyboardTracking(False)
@@ -215,8 +237,14 @@ class Timeline(QWidget):
             w.setValue(frame)
             w.blockSignals(False)
 
-    def set_marks(self, annotated: Iterable[int], propagated: Iterable[int], low: Iterable[int]) -> None:
-        self.slider.set_marks(annotated, propagated, low)
+    def set_marks(
+        self,
+        annotated: Iterable[int],
+        propagated: Iterable[int],
+        low: Iterable[int],
+        references: Iterable[int] | None = None,
+    ) -> None:
+        self.slider.set_marks(annotated, propagated, low, references)
 
     # ------------------------------------------------------------------ navigation
     def _request(self, frame: int) -> None:

@@ -206,8 +206,8 @@ class EngineWorker:
             if updated:
                 ThreadBudget.of(config.threads).apply()
                 self.signals.device_ready.emit(device_label(session.device))
-                self.signals.ready.emit(config.arch)
                 self.signals.memory_changed.emit(session.memory_stats())
+                self.signals.ready.emit(config.arch)
                 return
         if self._path is None:
             return
@@ -235,8 +235,10 @@ class EngineWorker:
             self.signals.failed.emit(describe_error(error))
         else:
             self.signals.device_ready.emit(device_label(self._session.device))
-            self.signals.ready.emit(self._config.arch)
+            # memory before ready: a document attached on ready never gets this session's
+            # stats from before it told the session its references and pins
             self.signals.memory_changed.emit(self._session.memory_stats())
+            self.signals.ready.emit(self._config.arch)
         finally:
             self._set_busy(self._run is not None)
 

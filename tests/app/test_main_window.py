@@ -107,7 +107,7 @@ def test_open_paint_propagate_stop_and_finish(
     assert window.errors == []
 
 
-def test_correct_commit_pin_evict_and_undo(
+def test_correct_reference_pin_evict_and_undo(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
     open_painted(window, small_video, stroke, square)
@@ -117,18 +117,32 @@ def test_correct_commit_pin_evict_and_undo(
     panel = window.memory_panel
     qtbot.waitUntil(lambda: panel.model.rowCount() >= 3)  # type: ignore[attr-defined]
 
-    # correct frame 15 and commit it: a permanent entry for frame 15 appears
-    window.presenter.go_to(15)
-    before = document.masks.get(15).copy()
-    stroke(window.canvas, [(5, 5), (15, 5)])
-    assert document.masks.source(15) == "user" and not np.array_equal(document.masks.get(15), before)
-    window.actions.commit.trigger()
-
     def permanent_frames() -> list[int]:
         return [e.frame for e in panel.model.entries if e.kind == EntryKind.PERMANENT]
 
+    # correct frame 15: it is a reference at once ("Use as reference" is checked on it), and the
+    # next run writes it as a permanent entry
+    window.presenter.go_to(15)
+    assert not window.actions.use_reference.isEnabled()  # a propagated frame
+    before = document.masks.get(15).copy()
+    stroke(window.canvas, [(5, 5), (15, 5)])
+    assert document.masks.source(15) == "user" and not np.array_equal(document.masks.get(15), before)
+    assert window.actions.use_reference.isEnabled() and window.actions.use_reference.isChecked()
+    qtbot.waitUntil(lambda: 15 in window.timeline.slider.references)  # type: ignore[attr-defined]
+    window.presenter.go_to(0)
+    run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
     qtbot.waitUntil(lambda: 15 in permanent_frames())  # type: ignore[attr-defined]
     assert permanent_frames() == [0, 15]
+
+    # Ctrl+M on frame 15 makes it "not a reference": its permanent entry goes, the mark changes
+    window.presenter.go_to(15)
+    window.actions.use_reference.trigger()
+    assert not window.actions.use_reference.isChecked()
+    assert document.project.not_references == {15} and 15 not in window.timeline.slider.references
+    assert 15 in window.timeline.slider.annotated  # still a user frame: a hollow mark
+    qtbot.waitUntil(lambda: permanent_frames() == [0])  # type: ignore[attr-defined]
+    window.actions.use_reference.trigger()
+    assert window.actions.use_reference.isChecked() and document.project.not_references == set()
 
     # pin a working entry through the panel, then evict another
     working = [e for e in panel.model.entries if e.kind == EntryKind.WORKING]
@@ -136,12 +150,15 @@ def test_correct_commit_pin_evict_and_undo(
     panel.select_entry(working[0].id)
     panel.pin_button.click()
     qtbot.waitUntil(lambda: any(e.id == working[0].id and e.pinned for e in panel.model.entries))  # type: ignore[attr-defined]
+    assert document.project.pinned_frames == [working[0].frame]
     panel.select_entry(working[1].id)
     panel.evict_button.click()
     qtbot.waitUntil(lambda: all(e.id != working[1].id for e in panel.model.entries))  # type: ignore[attr-defined]
     assert "entries" in panel.totals.text()
 
-    # undo the correction, redo it; undo the whole propagation run as one step
+    # undo the second run, undo the correction and redo it; undo the first run as one step
+    assert document.undo_stack.undoText().startswith("Propagate")
+    window.actions.undo.trigger()  # the second run
     corrected = document.masks.get(15).copy()
     window.actions.undo.trigger()
     np.testing.assert_array_equal(document.masks.get(15), before)
@@ -149,7 +166,7 @@ def test_correct_commit_pin_evict_and_undo(
     window.actions.redo.trigger()
     np.testing.assert_array_equal(document.masks.get(15), corrected)
     window.actions.undo.trigger()  # the correction
-    window.actions.undo.trigger()  # the propagation run
+    window.actions.undo.trigger()  # the first propagation run
     assert document.masks.propagated_frames() == []
     assert document.masks.get(0) is not None
     assert window.errors == []

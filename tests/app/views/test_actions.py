@@ -18,7 +18,8 @@ def test_menus_toolbar_and_tooltips(qtbot: object) -> None:
     assert titles == ["File", "Edit", "View", "Propagate", "Memory", "Help"]
     assert actions.tools[ToolKind.BRUSH].toolTip() == "Brush: Paint the active object (B)"
     assert "(F5)" in actions.propagate_forward.toolTip()
-    assert "(Ctrl+M)" in actions.commit.toolTip()
+    assert "(Ctrl+M)" in actions.use_reference.toolTip()
+    assert actions.use_reference.isCheckable()
     for action in toolbars[0].actions():
         if not action.isSeparator():
             assert not action.icon().isNull(), action.text()

@@ -25,8 +25,6 @@ def test_propagation_fills_the_store_and_undoes_as_one_step(qtbot, setup, video:
     user_fix = video.masks[12].copy()
     user_fix[:4] = 1
     document.edit_mask(12, user_fix)  # a user frame on the way: never overwritten
-    with qtbot.waitSignal(engine.frame_ready, timeout=TIMEOUT):
-        assert document.commit_to_memory(0)
     steps = document.undo_stack.count()
     with qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT) as finished:
         assert document.propagate(0, 19)
