@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,43 @@ class ReadoutConfig:
 
 
 @dataclass(frozen=True)
+class AdaptConfig:
+    """Adaptation to the video at hand (``vos_core.adapt``): the session learns from every given mask
+    when a run starts (refitting when the masks changed).
+
+    enabled: on/off. method: "heads" fine-tunes a private copy of the model's heads (value encoder,
+    decoder, readout modules) on augmented copies of the given frames; "target" fits a linear target
+    model on the frozen stride-16 features and fuses its scores with the decoder's output (models
+    without trained heads always use it). copies: augmented copies encoded per given mask; steps /
+    lr / top_p: optimiser steps per refit, Adam learning rate, bootstrapped-CE fraction ("heads");
+    decoder_only: train the decoder alone ("heads"); ridge / fusion: ridge penalty and fusion weight
+    ("target"); seed: augmentation and sampling seed.
+
+    Chosen on the dev split (stcn, one thread): "heads" with 30 steps on 6 copies scores J&F 0.846
+    against 0.768 without adaptation; "target" at best 0.776 (fusion 1); decoder only 0.799.
+    """
+
+    enabled: bool = True
+    method: Literal["heads", "target"] = "heads"
+    copies: int = 6
+    steps: int = 30
+    lr: float = 3e-4
+    top_p: float = 0.5
+    decoder_only: bool = False
+    ridge: float = 1e-2
+    fusion: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("heads", "target"):
+            raise ValueError(f"unknown adaptation method {self.method!r}")
+        if self.copies < 1 or self.steps < 0 or self.lr <= 0 or not 0 < self.top_p <= 1:
+            raise ValueError("invalid adaptation settings (copies >= 1, steps >= 0, lr > 0, 0 < top_p <= 1)")
+        if self.ridge <= 0 or self.fusion < 0:
+            raise ValueError("invalid target-model settings (ridge > 0, fusion >= 0)")
+
+
+@dataclass(frozen=True)
 class SessionConfig:
     """Inference session settings.
 
@@ -72,6 +110,7 @@ class SessionConfig:
         it is not shown to give the float32 masks (``bench/gpu_check.py`` compares both).
     accelerate: run the frame encoder through ONNX Runtime on the CPU when available.
     threads: torch/ORT intra-op threads (0 = all cores).
+    adapt: adaptation to the video at hand (:class:`AdaptConfig`).
     """
 
     arch: str = "propagation"
@@ -82,6 +121,7 @@ class SessionConfig:
     threads: int = 0
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
 
     def __post_init__(self) -> None:
         if self.process_height is not None and self.process_height < 64:

@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from vos_core.adapt import Adapter
 from vos_core.config import SessionConfig
 from vos_core.data.masks import check_label_map
 from vos_core.data.source_base import resize_frame
@@ -75,6 +76,8 @@ class InferenceSession:
         self.objects = ObjectRegistry()
         self.quality = QualityEstimator.shipped()  # per-object mask quality (vos_core.quality)
         self.refs = References(self.bank)
+        #: learns from the references when a run starts (vos_core.adapt); ``model`` is then its copy
+        self.adapter = Adapter(self.model, self.config.adapt, self.config.readout, self.device)
         #: the references: frame -> H×W labels (the same dict as ``refs.masks``)
         self.annotations: dict[int, np.ndarray] = self.refs.masks
         self._last_index: int | None = None
@@ -168,6 +171,7 @@ class InferenceSession:
         if (end - start) * step < 0:
             raise VosInputError(f"cannot propagate {direction} from frame {start} to frame {end}")
         indices = list(range(start + step, end + step, step))
+        self._adapt()
         # the run replaces these frames' predictions: memory forgets them first, then takes in
         # the references not yet encoded (the start frame's is written by _seed)
         self.forget_predictions(indices)
@@ -221,12 +225,12 @@ class InferenceSession:
     def update_config(self, config: SessionConfig) -> bool:
         """Apply new settings to this running session in place, keeping its memory (working and
         long-term entries are only trimmed to new, smaller limits). Memory, readout and thread
-        settings can change in place; a different architecture, device, processing height or
-        encoder acceleration cannot: then nothing changes and False is returned (build a new
-        session)."""
+        settings can change in place; a different architecture, device, processing height,
+        encoder acceleration or adaptation cannot: then nothing changes and False is returned
+        (build a new session)."""
         old = self.config
-        if (config.arch, config.device, config.process_height, config.accelerate) != (
-            old.arch, old.device, old.process_height, old.accelerate
+        if (config.arch, config.device, config.process_height, config.accelerate, config.adapt) != (
+            old.arch, old.device, old.process_height, old.accelerate, old.adapt
         ):
             return False
         if config.threads != old.threads:
@@ -242,6 +246,21 @@ class InferenceSession:
         self.refs.drop_object(object_id)
 
     # ------------------------------------------------------------------ internals
+    def _adapt(self) -> None:
+        """Fit the adaptation to the references if they changed; when the model to run changes,
+        the references are encoded again with it (lazily, as new references)."""
+        model = self.adapter.sync(self.annotations, self.objects.ids, self._reference_view)
+        if model is not self.model:
+            self.model = model
+            for index, labels in list(self.annotations.items()):
+                self.set_reference(index, labels)
+
+    def _reference_view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``index`` and its reference at the processing size (h×w×3 uint8, h×w labels)."""
+        rgb = self._read(index, None)
+        hw = self._processing_hw(rgb)
+        return resize_frame(rgb, hw), resize_labels(self.annotations[index], hw)
+
     def _forget_recent(self, frames: Iterable[int]) -> None:
         if self.bank.forget_recent(frames):
             self._last_index = None
@@ -286,11 +305,13 @@ class InferenceSession:
             )
         return frame
 
-    def _encode(self, rgb: np.ndarray) -> FrameFeatures:
-        hw = processing_size(
+    def _processing_hw(self, rgb: np.ndarray) -> tuple[int, int]:
+        return processing_size(
             self._frame_hw or rgb.shape[:2], self.process_height, self.model.min_process_height
         )
-        rgb = resize_frame(rgb, hw)
+
+    def _encode(self, rgb: np.ndarray) -> FrameFeatures:
+        rgb = resize_frame(rgb, self._processing_hw(rgb))
         t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
         with torch.inference_mode(), self._precision():
             return self.model.encode_frame(t.to(self.device).float())
@@ -386,7 +407,7 @@ class InferenceSession:
             feats, view, [r.features for r in self.bank.recent], self.config.readout
         )
         readout_ms = (time.perf_counter() - t0) * 1000
-        probs = self.model.decode(feats, readout)
+        probs = self.adapter.refine(feats, self.model.decode(feats, readout))
         if view is not None and readout.pixel_weight is not None:
             self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
         self.bank.recent_contribution = readout.recent_share

@@ -1,0 +1,95 @@
+"""Adaptation to the video at hand: every mask the user gives is training data about this object.
+
+One :class:`Adapter` per inference session, shared by every architecture. It keeps each given
+frame's augmented, encoded views (:mod:`vos_core.adapt.samples`) and refits its method when the
+given masks have changed (:meth:`Adapter.sync`, called by the session when a run starts):
+
+- ``"heads"`` (:class:`~vos_core.adapt.heads.HeadTuner`): a private copy of the model's heads
+  fine-tuned on pseudo-clips of the given frames; the session then runs that copy;
+- ``"target"`` (:class:`~vos_core.adapt.target.TargetModel`): a linear classifier on the frozen
+  features whose scores are fused with the decoder's output (:meth:`Adapter.refine`).
+
+Models without trained heads (``propagation``) always use ``"target"``. The shared model instance
+is never modified. The work is bounded: ``copies`` encoder passes per given mask and ``steps``
+optimiser steps per refit (or one closed-form solve).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+
+from vos_core.adapt.heads import HeadTuner
+from vos_core.adapt.samples import GivenFrame, encode_given
+from vos_core.adapt.target import TargetModel
+from vos_core.config import AdaptConfig, ReadoutConfig
+from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.parts.model import LearnedVosModel
+
+__all__ = ["Adapter", "AdaptConfig"]
+
+
+class Adapter:
+    """Learns from the given masks of one video; ``model`` is the model the session should run."""
+
+    def __init__(
+        self, model: VosModel, config: AdaptConfig, readout: ReadoutConfig, device: torch.device
+    ) -> None:
+        self.base = model
+        self.config = config
+        self.device = device
+        self.method: HeadTuner | TargetModel
+        if config.method == "heads" and isinstance(model, LearnedVosModel):
+            self.method = HeadTuner(model, config, readout)
+        else:
+            self.method = TargetModel(model, config)
+        #: the given frames learnt from: frame -> its encoded views, and the mask they were made of
+        self.given: dict[int, GivenFrame] = {}
+        self._masks: dict[int, np.ndarray] = {}
+        self._ids: tuple[int, ...] = ()
+        #: seconds the latest :meth:`sync` that refitted took (reading, encoding and fitting)
+        self.last_seconds = 0.0
+
+    @property
+    def model(self) -> VosModel:
+        return self.method.model
+
+    def sync(
+        self,
+        masks: Mapping[int, np.ndarray],
+        ids: tuple[int, ...],
+        view: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    ) -> VosModel:
+        """Learn from exactly these given masks (frame -> H×W labels) for the objects ``ids``: new
+        or changed masks are augmented and encoded (``view(frame)``: the frame, h×w×3 uint8, and
+        its mask, h×w, at the processing size), gone ones forgotten, and the method refitted once
+        if anything changed. -> the model to run (the shared one while nothing is learnt)."""
+        if not self.config.enabled:
+            return self.base
+        t0 = time.perf_counter()
+        changed = ids != self._ids
+        for index in [i for i in self._masks if i not in masks]:
+            del self._masks[index], self.given[index]
+            changed = True
+        for index, labels in sorted(masks.items()):
+            if index in self._masks and np.array_equal(self._masks[index], labels):
+                continue
+            rgb, small = view(index)
+            cfg = self.config
+            self.given[index] = encode_given(self.base, index, rgb, small, cfg.copies, cfg.seed, self.device)
+            self._masks[index] = labels.copy()
+            changed = True
+        if changed:
+            self._ids = ids
+            self.method.fit(self.given, ids)
+            self.last_seconds = time.perf_counter() - t0
+        return self.model
+
+    def refine(self, frame: FrameFeatures, probs: torch.Tensor) -> torch.Tensor:
+        """O×H×W decoder probabilities of a frame -> adapted probabilities (same shape)."""
+        if not self.config.enabled:
+            return probs
+        return self.method.refine(frame, probs)
