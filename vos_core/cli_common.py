@@ -1,7 +1,8 @@
 """Shared pieces of the command-line tools (``vos_core.propagate``, ``vos_core.evaluate``).
 
 * :class:`OneLineParser`: argparse whose usage errors are one ``error: ...`` line (exit 2).
-* :func:`add_model_args` / :func:`session_config`: ``--arch``, ``--process-height``, ``--threads``.
+* :func:`add_model_args` / :func:`session_config`: ``--arch``, ``--process-height``, ``--threads``,
+  ``--adapt/--no-adapt``.
 * :func:`staged_output_dir`: outputs go to a sibling ``DIR.partial-XXXX`` renamed to ``DIR`` only on
   success, so a failed or interrupted run never leaves a half-written ``DIR`` (``evaluate``).
 * :func:`make_output_dir` / :func:`remove_temp_files`: for tools that write their results into ``DIR``
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from vos_core.config import SessionConfig
+from vos_core.config import AdaptConfig, SessionConfig
 from vos_core.errors import VosError, VosInputError
 
 EXIT_OK = 0
@@ -74,7 +75,7 @@ def non_negative_int(text: str) -> int:
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """``--arch``, ``--process-height`` and ``--threads``."""
+    """``--arch``, ``--process-height``, ``--threads`` and ``--adapt/--no-adapt``."""
     from vos_core.models.registry import default_arch
 
     defaults = SessionConfig()
@@ -90,6 +91,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=non_negative_int, default=defaults.threads, metavar="N",
         help="CPU threads (0 = all cores, default)",
+    )
+    parser.add_argument(
+        "--adapt", action=argparse.BooleanOptionalAction, default=defaults.adapt.enabled,
+        help="learn from the given masks before propagating (adaptation to the video; default: "
+        "%(default)s; up to about 10 s per given mask on 2 CPU cores)",
     )
 
 
@@ -109,7 +115,10 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
             f"unknown architecture {args.arch!r} (known: {', '.join(arch_names())})"
         )
     try:
-        return SessionConfig(arch=args.arch, process_height=args.process_height, threads=args.threads)
+        return SessionConfig(
+            arch=args.arch, process_height=args.process_height, threads=args.threads,
+            adapt=AdaptConfig(enabled=args.adapt),
+        )
     except ValueError as error:
         raise VosInputError(str(error)) from error
 

@@ -161,7 +161,8 @@ class RunManifest:
     source: absolute path; frames, height, width: its length and frame size; first_frame: SHA-256 of
     frame 0's pixels (a replaced video at the same path); masks: SHA-256 of the given masks (frame
     indices and labels); arch, weights: the architecture and the SHA-256 of its weights file (None for
-    a training-free one); process_height, threads, backward: the settings that change the result.
+    a training-free one); process_height, threads, backward, adapt: the settings that change the
+    result (records written before adaptation existed read as ``adapt=False``).
     """
 
     source: str
@@ -175,6 +176,7 @@ class RunManifest:
     process_height: int | None
     threads: int
     backward: bool
+    adapt: bool = False
 
     @staticmethod
     def of(
@@ -201,6 +203,7 @@ class RunManifest:
             source=str(Path(source.path).absolute()), frames=len(source), height=height, width=width,
             first_frame=first, masks=masks_hash.hexdigest(), arch=config.arch, weights=weights,
             process_height=config.process_height, threads=config.threads, backward=backward,
+            adapt=config.adapt.enabled,
         )  # fmt: skip
 
     def differences(self, other: RunManifest) -> list[str]:
