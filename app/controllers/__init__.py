@@ -2,7 +2,7 @@
 
 ``SessionController`` (``session_controller.py``)
     Opens and closes documents, starts the engine (``EngineClient``) on first use and sends it the
-    user's commands (propagate, pause, stop, commit, reseed, pin, evict, reset); settings changes
+    user's commands (propagate, pause, stop, use as reference, reseed, pin, evict, reset); settings changes
     update the running session (``apply_settings``).
 ``DocumentPresenter`` (``presenter.py``)
     Shows the open document in the window's widgets and follows propagation.

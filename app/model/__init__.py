@@ -42,11 +42,14 @@ Document (``document.py``)
     {frame: float}, ``memory_stats``, ``settings`` / ``set_settings(SessionConfig)``.
     Edits (undoable): ``edit_mask(frame, labels | None, text)``, ``clear_mask``, ``import_masks``,
     ``add_object``, ``remove_object``, ``rename_object``, ``recolour_object``.
-    Engine: ``attach_engine(client)`` / ``detach_engine()``, ``commit_to_memory(frame)``,
-    ``propagate(start, end, direction)``, ``apply_result(FrameResult) -> bool``,
-    ``begin_run(text)`` / ``end_run()``, ``set_memory_stats``. ``save() -> bool``, ``close()``.
-    Signals ``current_changed(int)``, ``confidence_changed(int frame | -1)``,
-    ``memory_changed(object MemoryStats | None)``, ``problem(str)``.
+    References: every user frame not marked otherwise is one (``is_reference``,
+    ``reference_frames``, ``set_use_as_reference(frame, use)``); the engine is told of each change.
+    Engine: ``attach_engine(client)`` (sends the references and pins) / ``detach_engine()``,
+    ``propagate(start, end, direction)``, ``reseed(frame)``, ``apply_result(FrameResult) -> bool``,
+    ``begin_run(text)`` / ``end_run()``, ``set_memory_stats``, ``memory_mb`` {frame: MB}.
+    ``save() -> bool``, ``close()``. Signals ``current_changed(int)``,
+    ``confidence_changed(int frame | -1)``, ``memory_changed(object MemoryStats | None)``,
+    ``references_changed(int)``, ``problem(str)``.
 
 Engine and export workers live in ``app.workers`` (``EngineClient``, ``ExportWorker``,
 ``ImportWorker``).
