@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "SessionConfig": "vos_core.config:SessionConfig",
     "MemoryConfig": "vos_core.config:MemoryConfig",
     "ReadoutConfig": "vos_core.config:ReadoutConfig",
+    "AdaptConfig": "vos_core.config:AdaptConfig",
     "FrameResult": "vos_core.inference.results:FrameResult",
     "Timings": "vos_core.inference.results:Timings",
     "MemoryStats": "vos_core.memory.bank:MemoryStats",

@@ -8,7 +8,14 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from app.views.overlay import OverlayMode
-from vos_core import MemoryConfig, SessionConfig, ThreadBudget, cuda_available, default_arch
+from vos_core import (
+    AdaptConfig,
+    MemoryConfig,
+    SessionConfig,
+    ThreadBudget,
+    cuda_available,
+    default_arch,
+)
 
 MAX_RECENT = 10
 
@@ -26,6 +33,7 @@ class AppSettings:
     follow: bool = True
     threads: int = 0  # engine CPU threads; 0 = automatic (all cores but one, kept for the GUI)
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+    adapt: bool = AdaptConfig().enabled  # learn from the given masks when a run starts
 
     def engine_threads(self) -> int:
         """The engine's threads: ``threads``, or all cores but one (kept for the GUI)."""
@@ -40,7 +48,7 @@ class AppSettings:
         device = "auto" if self.device == "cuda" and not cuda_available() else self.device
         return SessionConfig(
             arch=self.arch, process_height=self.process_height or None, threads=self.engine_threads(),
-            memory=memory, device=device,
+            memory=memory, device=device, adapt=AdaptConfig(enabled=self.adapt),
         )
 
     @classmethod

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from vos_core import MemoryConfig, ReadoutConfig, SessionConfig
+from vos_core import AdaptConfig, MemoryConfig, ReadoutConfig, SessionConfig
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ def config_from_dict(data: object) -> SessionConfig:
     try:
         memory = MemoryConfig(**_known(MemoryConfig, values.pop("memory", {})))
         readout = ReadoutConfig(**_known(ReadoutConfig, values.pop("readout", {})))
-        return SessionConfig(**values, memory=memory, readout=readout)
+        adapt = AdaptConfig(**_known(AdaptConfig, values.pop("adapt", {})))  # older snapshots: none
+        return SessionConfig(**values, memory=memory, readout=readout, adapt=adapt)
     except (TypeError, ValueError) as error:
         log.warning("ignoring invalid settings snapshot: %s", error)
         return SessionConfig()

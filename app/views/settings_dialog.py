@@ -74,6 +74,12 @@ class SettingsDialog(QDialog):
             item.setEnabled(False)
             item.setToolTip("No CUDA device found on this machine")
         self.device.setCurrentIndex(self._device_index(settings.device))
+        self.adapt = QCheckBox("Learn from the given masks (adaptation)")
+        self.adapt.setToolTip(
+            "Before a run, the engine fine-tunes its own copy of the model on this video's given masks "
+            "(up to about 10 s per new or changed mask on 2 CPU cores): fewer corrections"
+        )
+        self.adapt.setChecked(settings.adapt)
         engine = QGroupBox("Engine")
         form = QFormLayout(engine)
         form.addRow("Model", self.arch)
@@ -84,6 +90,7 @@ class SettingsDialog(QDialog):
         form.addRow("Long-term memory size", self.long_term)
         form.addRow("Processing height", self.height)
         form.addRow("CPU threads", self.threads)
+        form.addRow("", self.adapt)
 
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
@@ -146,6 +153,7 @@ class SettingsDialog(QDialog):
         self.height.setValue(s.process_height)
         self.threads.setValue(s.threads)
         self.device.setCurrentIndex(self._device_index(s.device))
+        self.adapt.setChecked(s.adapt)
         self.opacity.setValue(round(s.overlay_opacity * 100))
         self.mode.setCurrentIndex(max(0, self.mode.findData(s.overlay_mode)))
         self.threshold.setValue(s.low_confidence)
@@ -165,6 +173,7 @@ class SettingsDialog(QDialog):
             process_height=self._height(),
             threads=self.threads.value(),
             device=str(self.device.currentData()),
+            adapt=self.adapt.isChecked(),
             overlay_opacity=self.opacity.value() / 100.0,
             overlay_mode=str(self.mode.currentData()),
             low_confidence=round(self.threshold.value(), 2),
