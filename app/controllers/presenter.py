@@ -51,6 +51,7 @@ class DocumentPresenter(QObject):
         controller.result_received.connect(self._on_result)
         timeline.frame_requested.connect(lambda frame: self.go_to(frame, user=True))
         plot.frame_clicked.connect(lambda frame: self.go_to(frame, user=True))
+        timeline.slider.reference_toggled.connect(controller.set_use_as_reference)
         memory.frame_activated.connect(lambda frame: self.go_to(frame, user=True))
         objects.active_changed.connect(self._on_active_object)
         self.apply_settings(settings)

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPolygon
+from PySide6.QtGui import QColor, QContextMenuEvent, QMouseEvent, QPainter, QPaintEvent, QPolygon
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSlider,
     QSpinBox,
     QStyle,
@@ -39,7 +40,10 @@ def runs(frames: Iterable[int]) -> list[tuple[int, int]]:
 
 class MarkedSlider(QSlider):
     """A horizontal frame slider that draws marks; a click jumps to the frame under the mouse, or to a
-    mark within a few pixels of it."""
+    mark within a few pixels of it. The context menu of a user frame's mark has "Use as reference"
+    (``reference_toggled(frame, use)``)."""
+
+    reference_toggled = Signal(int, bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
@@ -105,6 +109,25 @@ class MarkedSlider(QSlider):
             if d < best_d:
                 best, best_d = frame, d
         return best
+
+    def reference_menu(self, frame: int) -> QMenu | None:
+        """The context menu of ``frame``'s mark (None when it is no user frame)."""
+        if frame not in self.annotated:
+            return None
+        menu = QMenu(self)
+        action = menu.addAction(f"Use frame {frame} as reference")
+        action.setCheckable(True)
+        action.setChecked(frame in self.references)
+        action.toggled.connect(lambda use: self.reference_toggled.emit(frame, use))
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.reference_menu(self.snap(event.pos().x()))
+        if menu is None:
+            super().contextMenuEvent(event)
+            return
+        menu.exec(event.globalPos())
+        menu.deleteLater()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -173,7 +196,8 @@ class Timeline(QWidget):
         self.slider.setToolTip(
             "Green triangle: a reference (your mask, a permanent memory entry) · grey box: your "
             "mask, not used as a reference · blue: propagated · red: low confidence, worth "
-            "checking. Click a mark to jump to it."
+            "checking. Click a mark to jump to it; right-click your mark to use it as a reference "
+            "or not."
         )
         self.spin = QSpinBox(self)
         self.spin.setKeyboardTracking(False)

@@ -86,6 +86,8 @@ def test_newer_version_is_refused(video: SyntheticVideo) -> None:
         ({"confidence": {"1": "high"}}, "confidence"),
         ({"current_frame": 1.5}, "current_frame"),
         ({"size": [96]}, "size"),
+        ({"not_references": [0, 99]}, "not_references"),
+        ({"pinned_frames": "3"}, "pinned_frames"),
     ],
 )
 def test_malformed_fields_are_refused(video: SyntheticVideo, changes: dict, match: str) -> None:
@@ -176,3 +178,20 @@ def test_mask_files_round_trip(video: SyntheticVideo, labels: np.ndarray, source
     project.write_mask(11, labels, source)  # type: ignore[arg-type]
     np.testing.assert_array_equal(project.read_mask(11), labels)
     assert inspect_mask_file(project.mask_path(11), project.size) == (source, None)
+
+
+def test_reference_marks_and_pins_round_trip_and_old_files_load(video: SyntheticVideo) -> None:
+    project = Project.open_for(video.path)
+    project.sources.update({2: "user", 4: "user", 6: "propagated"})
+    project.not_references = {4}
+    project.pinned_frames = [6, 2]
+    project.save()
+    again = Project.open_for(video.path)
+    assert again.not_references == {4} and again.pinned_frames == [2, 6]
+    data = json.loads(again.json_path.read_text())
+    assert data["not_references"] == [4] and data["pinned_frames"] == [2, 6]
+    for key in ("not_references", "pinned_frames"):  # a project saved before these keys existed
+        del data[key]
+    again.json_path.write_text(json.dumps(data))
+    old = Project.open_for(video.path)
+    assert old.not_references == set() and old.pinned_frames == []

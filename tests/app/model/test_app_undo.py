@@ -88,6 +88,36 @@ def test_propagation_run_is_one_step(store: MaskStore, video: SyntheticVideo) ->
     assert store.annotated_frames() == [0]
 
 
+def test_run_undo_redo_leave_frames_edited_meanwhile(store: MaskStore, video: SyntheticVideo) -> None:
+    """A frame the user changed after the run (or after its undo) keeps the user's mask."""
+    stack = QUndoStack()
+    forgotten: list[list[int]] = []
+    remembered: list[dict[int, np.ndarray]] = []
+    run = PropagationRunCommand(
+        store, on_undo=forgotten.append, on_redo=remembered.append, series={"plot": {}},
+    )
+    for frame in (1, 2, 3):
+        store.set(frame, video.masks[frame], "propagated")
+        run.record(frame, None, video.masks[frame])
+        run.set_value("plot", frame, frame / 10)
+    run.memorised(2)
+    stroke = video.masks[7]
+    stack.push(MaskEditCommand(store, 3, store.get(3), stroke, "Brush"))  # during the run
+    stack.push(run)
+    stack.undo()  # the run: frame 3 holds the stroke, not the run's mask
+    assert store.frames() == [3] and store.source(3) == "user"
+    np.testing.assert_array_equal(store.get(3), stroke)
+    assert forgotten == [[1, 2, 3]] and run.series["plot"] == {}
+    store.set(1, video.masks[9], "user")  # the user paints frame 1 after the undo
+    stack.redo()
+    np.testing.assert_array_equal(store.get(1), video.masks[9])  # redo does not wipe it
+    np.testing.assert_array_equal(store.get(3), stroke)
+    np.testing.assert_array_equal(store.get(2), video.masks[2])
+    assert store.propagated_frames() == [2]
+    assert list(remembered[0]) == [2]  # the frame the run memorised comes back to memory
+    assert run.series["plot"] == {1: 0.1, 2: 0.2, 3: 0.3}
+
+
 def test_prebuilt_run_applies_on_push(store: MaskStore, video: SyntheticVideo) -> None:
     stack = QUndoStack()
     changes = {frame: (None, video.masks[frame]) for frame in (7, 8)}

@@ -51,6 +51,35 @@ def test_clicking_near_a_mark_jumps_to_it(qtbot: object) -> None:
     assert slider.propagated == [(30, 59)] and slider.low_confidence == [71]
 
 
+def test_reference_marks_and_their_menu(qtbot: object) -> None:
+    from PySide6.QtGui import QColor
+
+    from app.resources import MARK_ANNOTATED
+    from app.views.timeline import MARK_NOT_REFERENCE
+
+    timeline = make(qtbot)
+    timeline.set_marks(annotated=[20, 60], propagated=(), low=(), references=[20])
+    slider = timeline.slider
+    assert slider.references == {20}
+    image = slider.grab().toImage()
+    mid = slider._groove().center().y()
+    assert image.pixelColor(slider.x_of(20), mid - 12) == MARK_ANNOTATED  # solid triangle
+    assert image.pixelColor(slider.x_of(60), mid - 13) == QColor(MARK_NOT_REFERENCE)  # hollow box
+    assert image.pixelColor(slider.x_of(60), mid - 9) != QColor(MARK_NOT_REFERENCE)
+    toggled: list[tuple[int, bool]] = []
+    slider.reference_toggled.connect(lambda frame, use: toggled.append((frame, use)))
+    assert slider.reference_menu(40) is None  # no user frame there
+    for frame, expected in ((20, (20, False)), (60, (60, True))):
+        menu = slider.reference_menu(frame)
+        assert menu is not None
+        action = menu.actions()[0]
+        assert action.isChecked() == (frame == 20)
+        action.trigger()
+        assert toggled[-1] == expected
+    timeline.set_marks(annotated=[5], propagated=(), low=())  # default: every user frame
+    assert slider.references == {5}
+
+
 def test_play_advances_and_stops_at_the_end(qtbot: object) -> None:
     timeline = make(qtbot, count=6, fps=100.0)
     requested: list[int] = []
