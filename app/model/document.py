@@ -383,7 +383,8 @@ class Document(QObject):
                     self._run.record(index, before, result.labels)
                 changed = True
         if self.masks.has_mask(index):
-            self._set_value("confidence", index, float(result.confidence))
+            # the timeline's red ticks and the plot show the estimated mask quality (predicted IoU)
+            self._set_value("confidence", index, float(result.quality))
             self.masks.request_save()
             self.confidence_changed.emit(index)
         self._set_value("memory", index, result.memory.total_bytes / (1024.0 * 1024.0))

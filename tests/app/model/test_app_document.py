@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ def fake_result(index: int, labels: np.ndarray, confidence: float = 0.8, given: 
         memory_added=None,
         memory=stats,
         timings=Timings(),
+        quality=confidence,
+        object_quality=(confidence,),
     )
 
 
@@ -68,6 +71,16 @@ def test_current_frame(qtbot, document: Document) -> None:
     assert document.current_frame == 19
     with qtbot.assertNotEmitted(document.current_changed):
         document.set_current_frame(19)
+
+
+def test_the_timeline_and_plot_get_the_estimated_quality(qtbot, document: Document, video: SyntheticVideo):
+    """The per-frame value behind the red ticks and the plot is the quality estimate, not the old
+    confidence (which stayed high on bad frames)."""
+    document.begin_run()
+    result = replace(fake_result(2, video.masks[2], 0.9), quality=0.3, object_quality=(0.3,))
+    assert document.apply_result(result)
+    document.end_run()
+    assert document.confidence == {2: 0.3}
 
 
 def test_results_never_overwrite_user_frames(qtbot, document: Document, video: SyntheticVideo):
