@@ -16,6 +16,7 @@ optimiser steps per refit (or one closed-form solve).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 
@@ -30,6 +31,14 @@ from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.parts.model import LearnedVosModel
 
 __all__ = ["Adapter", "AdaptConfig"]
+
+#: given masks learnt from at most (the latest): each keeps ``copies + 1`` encoded views (about
+#: 10 MB at 384×683), so memory stays bounded however many corrections a video gets
+MAX_GIVEN = 12
+
+
+def _digest(labels: np.ndarray) -> bytes:
+    return hashlib.blake2b(labels.tobytes(), digest_size=16, person=str(labels.shape).encode()[:16]).digest()
 
 
 class Adapter:
@@ -48,7 +57,8 @@ class Adapter:
             self.method = TargetModel(model, config)
         #: the given frames learnt from: frame -> its encoded views, and the mask they were made of
         self.given: dict[int, GivenFrame] = {}
-        self._masks: dict[int, np.ndarray] = {}
+        #: a digest of every given mask, in the order they were given (changed ones move last)
+        self._known: dict[int, bytes] = {}
         self._ids: tuple[int, ...] = ()
         #: seconds the latest :meth:`sync` that refitted took (reading, encoding and fitting)
         self.last_seconds = 0.0
@@ -63,29 +73,37 @@ class Adapter:
         ids: tuple[int, ...],
         view: Callable[[int], tuple[np.ndarray, np.ndarray]],
     ) -> VosModel:
-        """Learn from exactly these given masks (frame -> H×W labels) for the objects ``ids``: new
-        or changed masks are augmented and encoded (``view(frame)``: the frame, h×w×3 uint8, and
-        its mask, h×w, at the processing size), gone ones forgotten, and the method refitted once
-        if anything changed. -> the model to run (the shared one while nothing is learnt)."""
+        """Learn from these given masks (frame -> H×W labels) for the objects ``ids``: when any is
+        new, changed or gone (or ``ids`` changed), the latest ``MAX_GIVEN`` given masks are used
+        (a new session takes them in frame order): those not yet encoded are augmented and encoded
+        (``view(frame)``: the frame, h×w×3 uint8, and its mask, h×w, at the processing size) and
+        the method is refitted once. -> the model to run (the shared one while nothing is learnt)."""
         if not self.config.enabled:
             return self.base
         t0 = time.perf_counter()
         changed = ids != self._ids
-        for index in [i for i in self._masks if i not in masks]:
-            del self._masks[index], self.given[index]
-            changed = True
-        for index, labels in sorted(masks.items()):
-            if index in self._masks and np.array_equal(self._masks[index], labels):
-                continue
-            rgb, small = view(index)
-            cfg = self.config
-            self.given[index] = encode_given(self.base, index, rgb, small, cfg.copies, cfg.seed, self.device)
-            self._masks[index] = labels.copy()
-            changed = True
-        if changed:
-            self._ids = ids
-            self.method.fit(self.given, ids)
-            self.last_seconds = time.perf_counter() - t0
+        for index in list(self._known):
+            if index not in masks or self._known[index] != _digest(masks[index]):
+                del self._known[index]
+                changed = True
+        for index in sorted(masks):
+            if index not in self._known:
+                self._known[index] = _digest(masks[index])
+                changed = True
+        if not changed:
+            return self.model
+        keep = list(self._known)[-MAX_GIVEN:]  # the latest given
+        self.given = {i: g for i, g in self.given.items() if i in keep and i in masks}
+        for index in keep:
+            if index not in self.given:
+                rgb, small = view(index)
+                cfg = self.config
+                self.given[index] = encode_given(
+                    self.base, index, rgb, small, cfg.copies, cfg.seed, self.device
+                )
+        self._ids = ids
+        self.method.fit(self.given, ids)
+        self.last_seconds = time.perf_counter() - t0
         return self.model
 
     def refine(self, frame: FrameFeatures, probs: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,9 @@ from vos_core.models.base import FrameFeatures, VosModel
 class GivenFrame:
     """One given mask's training data at the processing resolution (h×w).
 
-    index: the frame; views: the encoded copies (view 0 is the frame itself, unwarped);
-    labels: V×h×w int64 object ids of the views (0 = background).
+    index: the frame; views: the encoded copies (view 0 is the frame itself, unwarped), float16
+    (:func:`fresh` gives them as float32); labels: V×h×w object ids of the views (0 = background,
+    the given mask's dtype).
     """
 
     index: int
@@ -34,19 +35,21 @@ class GivenFrame:
         return self.views[0].image_hw
 
 
+def _recast(frame: FrameFeatures, dtype: torch.dtype) -> FrameFeatures:
+    """A new features object of the same type with its tensors as ``dtype`` (always copies; a
+    ``fine_key`` that is the ``key`` stays one tensor; an architecture's scratch ``stash`` starts
+    empty). Outside inference mode the copies are ordinary tensors autograd graphs may save."""
+    key = frame.key.to(dtype, copy=True)
+    fine = frame.fine_key
+    if fine is not None:
+        fine = key if fine is frame.key else fine.to(dtype, copy=True)
+    skips = tuple(s.to(dtype, copy=True) for s in frame.skips)
+    return type(frame)(key=key, fine_key=fine, skips=skips, image_hw=frame.image_hw)
+
+
 def fresh(frame: FrameFeatures) -> FrameFeatures:
-    """The same features in a new object of the same type (an architecture's per-frame scratch
-    ``stash``, if it has one, starts empty: each training step reads the frame anew)."""
-    return type(frame)(key=frame.key, fine_key=frame.fine_key, skips=frame.skips, image_hw=frame.image_hw)
-
-
-def _plain(frame: FrameFeatures) -> FrameFeatures:
-    """Inference-mode tensors -> ordinary tensors that autograd graphs may save."""
-    fine = None if frame.fine_key is None else frame.fine_key.clone()
-    return type(frame)(
-        key=frame.key.clone(), fine_key=fine, skips=tuple(s.clone() for s in frame.skips),
-        image_hw=frame.image_hw,
-    )
+    """A stored view as float32 features for one training step (its own empty ``stash``)."""
+    return _recast(frame, torch.float32)
 
 
 def _motion(rng: np.random.Generator, hw: tuple[int, int], centre: tuple[float, float]) -> np.ndarray:
@@ -96,8 +99,8 @@ def encode_given(
         t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].to(device).float()
         with torch.inference_mode():
             f = model.encode_frame(t)
-        views.append(_plain(f))
-        masks.append(torch.from_numpy(m.astype(np.int64)))
+        views.append(_recast(f, torch.float16))  # stored at half size, used as float32 (fresh)
+        masks.append(torch.from_numpy(np.ascontiguousarray(m)))
     return GivenFrame(index=index, views=tuple(views), labels=torch.stack(masks).to(device))
 
 
@@ -108,7 +111,7 @@ def one_hot(labels: torch.Tensor, ids: tuple[int, ...]) -> torch.Tensor:
 
 def class_map(labels: torch.Tensor, ids: tuple[int, ...]) -> torch.Tensor:
     """…×h×w object ids -> class indices (0 = background, i + 1 = ``ids[i]``; unknown ids -> 0)."""
-    out = torch.zeros_like(labels)
+    out = torch.zeros(labels.shape, dtype=torch.long, device=labels.device)
     for i, v in enumerate(ids):
         out[labels == v] = i + 1
     return out

@@ -139,3 +139,27 @@ def test_disabled_adapter_reads_nothing_and_changes_nothing(video: SyntheticVide
     assert adapter.sync({0: video.labels(0)}, (1,), _no_read) is model
     probs = torch.rand(1, 8, 8)
     assert adapter.refine(None, probs) is probs  # type: ignore[arg-type]
+
+
+def test_learns_from_the_latest_given_masks_only(
+    video: SyntheticVideo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vos_core.adapt as adapt
+
+    monkeypatch.setattr(adapt, "MAX_GIVEN", 2)
+    adapter = Adapter(_model("propagation"), AdaptConfig(copies=1), ReadoutConfig(), torch.device("cpu"))
+    masks = {i: video.labels(i) for i in (0, 2, 4)}
+
+    def view(index: int) -> tuple[np.ndarray, np.ndarray]:
+        return video.read(index), masks[index]
+
+    adapter.sync(masks, (1,), view)
+    assert sorted(adapter.given) == [2, 4]  # a new session: the last by frame
+    masks[0] = np.zeros_like(masks[0])
+    masks[0][:20, :20] = 1  # frame 0 corrected: now the latest given
+    adapter.sync(masks, (1,), view)
+    assert sorted(adapter.given) == [0, 4]
+    assert int(adapter.given[0].labels[0].sum()) == 400
+    del masks[4]
+    adapter.sync(masks, (1,), view)
+    assert sorted(adapter.given) == [0, 2]
