@@ -70,7 +70,6 @@ class HeadTuner:
         self.config = config
         self.readout = readout
         self.model: VosModel = model
-        self.given: dict[int, GivenFrame] = {}
         self.last_loss: float | None = None
         #: optimiser steps of the latest refit
         self.steps_done = 0
@@ -95,7 +94,8 @@ class HeadTuner:
         rng = random.Random(cfg.seed)
         loss_cfg = SegLossConfig()
         self.steps_done = 0
-        with warnings.catch_warnings(), torch.enable_grad():
+        # gradients even when the caller runs under inference mode or no_grad
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
             for _ in range(cfg.steps):
                 opt.zero_grad(set_to_none=True)
@@ -127,15 +127,15 @@ class HeadTuner:
             memory.append(model.encode_memory(fresh(f.views[0]), one_hot(f.labels[0], ids)))
         picks = rng.sample(range(1, len(g.views)), 2) if len(g.views) > 2 else [len(g.views) - 1] * 2
         recent = [memory[in_memory.index(g)]]
-        total = torch.zeros(())
+        losses = []
         for step, v in enumerate(picks):
             view = fresh(g.views[v])
             readout = model.read_memory(view, view_of(memory), recent, self.readout)
             logits = model.decode_logits(view, readout)
             loss, _ = segmentation_loss(logits, class_map(g.labels[v], ids), self.config.top_p, loss_cfg)
-            total = total + loss
+            losses.append(loss)
             if step == 0:
                 entry = model.encode_memory(view, torch.sigmoid(logits))
                 memory = [*memory, entry]
                 recent = [entry]
-        return total / len(picks)
+        return torch.stack(losses).mean()

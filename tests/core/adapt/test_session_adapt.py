@@ -59,3 +59,13 @@ def test_changing_the_adaptation_settings_needs_a_new_session() -> None:
     config = session.config
     assert session.update_config(replace(config, threads=1))
     assert not session.update_config(replace(config, adapt=AdaptConfig(enabled=True)))
+
+
+def test_adapts_when_the_caller_runs_under_inference_mode() -> None:
+    video = SyntheticVideo(n=3, hw=(128, 160), objects=1, seed=2)
+    config = replace(_config(True), adapt=AdaptConfig(copies=2, steps=2))
+    session = InferenceSession(video, config, model=build("stcn", config, untrained=True))
+    session.set_reference(0, video.labels(0))
+    with torch.inference_mode():
+        assert len(list(session.propagate(0, 2))) == 2
+    assert session.adapter.method.steps_done == 2
