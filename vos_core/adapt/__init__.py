@@ -94,15 +94,16 @@ class Adapter:
             return self.model
         keep = list(self._known)[-MAX_GIVEN:]  # the latest given
         self.given = {i: g for i, g in self.given.items() if i in keep and i in masks}
-        for index in keep:
-            if index not in self.given:
-                rgb, small = view(index)
-                cfg = self.config
-                self.given[index] = encode_given(
-                    self.base, index, rgb, small, cfg.copies, cfg.seed, self.device
-                )
-        self._ids = ids
-        self.method.fit(self.given, ids)
+        cfg = self.config
+        with torch.inference_mode(False):  # what is kept and trained must not be inference tensors
+            for index in keep:
+                if index not in self.given:
+                    rgb, small = view(index)
+                    self.given[index] = encode_given(
+                        self.base, index, rgb, small, cfg.copies, cfg.seed, self.device
+                    )
+            self._ids = ids
+            self.method.fit(self.given, ids)
         self.last_seconds = time.perf_counter() - t0
         return self.model
 

@@ -94,8 +94,8 @@ class HeadTuner:
         rng = random.Random(cfg.seed)
         loss_cfg = SegLossConfig()
         self.steps_done = 0
-        # gradients even when the caller runs under inference mode or no_grad
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.enable_grad():
+        # gradients even when the caller runs under no_grad (Adapter.sync leaves inference mode)
+        with warnings.catch_warnings(), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
             for _ in range(cfg.steps):
                 opt.zero_grad(set_to_none=True)
