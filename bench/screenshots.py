@@ -141,7 +141,9 @@ def main() -> int:
 
     window.presenter.go_to(22)
     panel = window.memory_panel
-    window.actions.commit.trigger()  # frame 22 becomes a permanent entry
+    document.edit_mask(22, document.masks.get(22), "Correct")  # frame 22 becomes a reference
+    window.actions.propagate_forward.trigger()  # the run writes it as a permanent entry
+    wait(app, lambda: not window.controller.running)
     wait(app, lambda: any(e.frame == 22 and e.kind.value == "permanent" for e in panel.model.entries), 60)
     working = [e for e in panel.model.entries if e.kind.value == "working"]
     if working:  # pin one entry through the panel, as a user would
