@@ -43,7 +43,8 @@ Document (``document.py``)
     Edits (undoable): ``edit_mask(frame, labels | None, text)``, ``clear_mask``, ``import_masks``,
     ``add_object``, ``remove_object``, ``rename_object``, ``recolour_object``.
     References: every user frame not marked otherwise is one (``is_reference``,
-    ``reference_frames``, ``set_use_as_reference(frame, use)``); the engine is told of each change.
+    ``reference_frames``, ``set_use_as_reference(frame, use)``); the engine is told of each change
+    (``references.py``, ``ReferenceSync``).
     Engine: ``attach_engine(client)`` (sends the references and pins) / ``detach_engine()``,
     ``propagate(start, end, direction)``, ``reseed(frame)``, ``apply_result(FrameResult) -> bool``,
     ``begin_run(text)`` / ``end_run()``, ``set_memory_stats``, ``memory_mb`` {frame: MB}.

@@ -28,6 +28,7 @@ from app.model.mask_store import MaskStore
 from app.model.object_info import ObjectInfo
 from app.model.objects import ObjectListModel
 from app.model.project import Project
+from app.model.references import ReferenceEngine, ReferenceSync
 from app.model.settings import config_from_dict, config_to_dict
 from app.model.undo import (
     AddObjectCommand,
@@ -49,21 +50,13 @@ from vos_core import (
 )
 
 
-class EngineLike(Protocol):
+class EngineLike(ReferenceEngine, Protocol):
     """What the document needs of an ``app.workers.engine_client.EngineClient``."""
 
     frame_ready: Any
     run_started: Any
     run_finished: Any
     memory_changed: Any
-
-    def set_reference(self, frame: int, labels: np.ndarray) -> None: ...
-
-    def remove_reference(self, frame: int) -> None: ...
-
-    def restore(
-        self, references: dict[int, np.ndarray], pins: dict[int, np.ndarray | None] | None = ...
-    ) -> None: ...
 
     def remember(self, masks: dict[int, np.ndarray]) -> None: ...
 
@@ -105,7 +98,7 @@ class Document(QObject):
         self._frames = FrameCache(frame_cache_size)
         self._run: PropagationRunCommand | None = None
         self._engine: EngineLike | None = None
-        self._told: set[int] = set()  # frames the engine was told are references
+        self._references = ReferenceSync(self.masks, project)
         self._closed = False
         self.masks.problem.connect(self.problem)
         self.masks.changed.connect(self._on_mask_changed)
@@ -208,36 +201,15 @@ class Document(QObject):
     # ------------------------------------------------------------------ references
     def is_reference(self, frame: int) -> bool:
         """True when ``frame`` has a user mask that is not marked "not a reference"."""
-        return self.masks.source(frame) == "user" and frame not in self.project.not_references
+        return self._references.is_reference(frame)
 
     def reference_frames(self) -> list[int]:
         return self.project.reference_frames()
 
     def set_use_as_reference(self, frame: int, use: bool) -> None:
         """Mark a frame's user mask as a reference (the default) or not; saved in the project."""
-        if use == (frame not in self.project.not_references):
-            return
-        if use:
-            self.project.not_references.discard(frame)
-        else:
-            self.project.not_references.add(frame)
-        self.masks.request_save()
-        self._sync_reference(frame)
-        self.references_changed.emit(frame)
-
-    def _sync_reference(self, frame: int) -> None:
-        """Tell the engine what ``frame`` is now: a reference (with its mask) or not."""
-        if self._engine is None:
-            return
-        if self.is_reference(frame):
-            labels = self.masks.get(frame)
-            if labels is not None:
-                self._engine.set_reference(frame, labels)
-                self._told.add(frame)
-                return
-        if frame in self._told:
-            self._told.discard(frame)
-            self._engine.remove_reference(frame)
+        if self._references.set_use(frame, use):
+            self.references_changed.emit(frame)
 
     # ------------------------------------------------------------------ user edits (undoable)
     def edit_mask(self, frame: int, labels: np.ndarray | None, text: str = "Edit mask") -> None:
@@ -295,19 +267,11 @@ class Document(QObject):
         engine.run_started.connect(self._on_run_started)
         engine.run_finished.connect(self._on_run_finished)
         engine.memory_changed.connect(self.set_memory_stats)
-        references = {}
-        for frame in self.reference_frames():
-            labels = self.masks.get(frame)
-            if labels is not None:
-                references[frame] = labels
-        pins = {frame: self.masks.get(frame) for frame in self.project.pinned_frames}
-        self._told = set(references)
-        if references or pins:
-            engine.restore(references, pins)
+        self._references.attach(engine)
 
     def detach_engine(self) -> None:
         engine, self._engine = self._engine, None
-        self._told.clear()
+        self._references.detach()
         if engine is None:
             return
         for signal, slot in (
@@ -327,7 +291,7 @@ class Document(QObject):
         if self._engine is None or labels is None:
             return False
         self._engine.reseed(frame, labels)
-        self._told.add(frame)  # so that a later change of this frame reaches the engine
+        self._references.told.add(frame)  # so that a later change of this frame reaches it
         return True
 
     def propagate(self, start: int, end: int, direction: str = "forward") -> bool:
@@ -425,7 +389,7 @@ class Document(QObject):
         self.end_run()
 
     def _on_mask_changed(self, frame: int) -> None:
-        self._sync_reference(frame)
+        self._references.sync(frame)
         if not self.masks.has_mask(frame) and frame not in self.project.confidence:
             self.confidence_changed.emit(frame)
 
