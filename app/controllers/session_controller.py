@@ -79,6 +79,7 @@ class SessionController(QObject):
         self.settings = settings
         if engine_changed and self._engine is not None and self.document is not None:
             self.engine.configure(settings.session_config())
+            self.document.restore_pins()  # a rebuilt session has no mask of a pinned prediction
             self.document.set_settings(settings.session_config())
             self.info.emit("Engine settings changed")
 

@@ -206,6 +206,10 @@ class Document(QObject):
     def reference_frames(self) -> list[int]:
         return self.project.reference_frames()
 
+    def restore_pins(self) -> None:
+        """Tell the engine the saved pins again (after a settings change rebuilt its session)."""
+        self._references.restore_pins()
+
     def set_use_as_reference(self, frame: int, use: bool) -> None:
         """Mark a frame's user mask as a reference (the default) or not; saved in the project."""
         if self._references.set_use(frame, use):

@@ -80,6 +80,13 @@ class ReferenceSync:
         if references or pins:
             engine.restore(references, pins)
 
+    def restore_pins(self) -> None:
+        """Send the pinned frames again (after the engine rebuilt its session, which replays its
+        references and their pins but has no mask for a pinned predicted frame)."""
+        pins = {frame: self.masks.get(frame) for frame in self.project.pinned_frames}
+        if self.engine is not None and pins:
+            self.engine.restore({}, pins)
+
     def detach(self) -> None:
         self.engine = None
         self.told.clear()

@@ -112,6 +112,12 @@ def test_reopen_restores_pins(qtbot, no_thread_leaks, video: SyntheticVideo) -> 
         run(qtbot, document, engine, 0, 19)
         pinned = [(e.frame, e.kind) for e in memory(qtbot, engine).entries if e.pinned]
         assert pinned == [(working.frame, EntryKind.WORKING)]
+        # a settings change that rebuilds the session: the document sends the pins again
+        with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
+            engine.configure(SessionConfig(threads=1, process_height=64))
+            document.restore_pins()
+        assert memory(qtbot, engine).pinned_frames == (working.frame,)
+        assert document.project.pinned_frames == [working.frame]
 
 
 def test_a_frame_painted_ahead_of_a_run_is_used(qtbot, no_thread_leaks, video: SyntheticVideo) -> None:
