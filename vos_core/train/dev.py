@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from vos_core.config import SessionConfig
+from vos_core.config import AdaptConfig, SessionConfig
 from vos_core.data.davis import DEV_SEQUENCES, DavisDataset
 from vos_core.evaluate import first_mask_run
 from vos_core.metrics import mean_jf, score_sequence
@@ -22,15 +22,20 @@ def evaluate_dev(
     davis_root: Path,
     sequences: Sequence[str] = DEV_SEQUENCES,
     process_height: int | None = None,
+    adapt: bool = False,
 ) -> tuple[dict[str, float], float]:
     """Propagate each dev sequence from its first mask -> ({sequence: J&F, "mean": J&F}, fps).
 
     process_height: None = the model's own (``VosModel.process_height``).
+    adapt: learn from the first mask before propagating (``SessionConfig.adapt``); off by default,
+    so that the cards' dev J&F stay the models' own (adaptation is measured apart).
 
     The frozen encoder runs as in the application (ONNX Runtime on the CPU when available)."""
     dataset = DavisDataset(davis_root)
     threads = torch.get_num_threads()
-    config = SessionConfig(arch=model.name, process_height=process_height, threads=threads)
+    config = SessionConfig(
+        arch=model.name, process_height=process_height, threads=threads, adapt=AdaptConfig(enabled=adapt)
+    )
     backbone = getattr(model, "backbone", None)
     training_encoder = backbone.encoder if isinstance(backbone, Backbone) else None
     scores = []
