@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vos_core.config import MemoryConfig, ReadoutConfig, SessionConfig
+from vos_core.config import AdaptConfig, MemoryConfig, ReadoutConfig, SessionConfig
 from vos_core.data.davis import DavisDataset
 from vos_core.data.frames import FrameSource
 from vos_core.inference.session import InferenceSession
@@ -41,7 +41,8 @@ DEV_SEQUENCES = ("bmx-bumps", "car-turn", "dog-agility", "kite-walk", "lucia")
 class Variant:
     """One way to make predictions: architecture (``untrained``: its heads at initialisation),
     processing height, every ``step``-th frame, the first mask dropped from memory after
-    ``drop_ref_after`` frames (0 = kept), readout and memory settings."""
+    ``drop_ref_after`` frames (0 = kept), readout and memory settings, adaptation to the video
+    (``vos_core.adapt``, the engine's default) on or off."""
 
     name: str
     arch: str
@@ -51,6 +52,7 @@ class Variant:
     untrained: bool = False
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    adapt: bool = False
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -69,6 +71,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("stma", "stma", 256),
     Variant("strn", "strn", 256, drop_ref_after=15),
     Variant("stcn-untrained", "stcn", 192, untrained=True),
+    Variant("stcn-adapt", "stcn", adapt=True),
+    Variant("stcn-adapt-256-step2", "stcn", 256, step=2, adapt=True),
+    Variant("gcm-adapt", "gcm", 256, adapt=True),
 )
 
 
@@ -88,7 +93,7 @@ class Strided:
 def build(variant: Variant) -> tuple[VosModel, SessionConfig]:
     config = SessionConfig(
         arch=variant.arch, process_height=variant.height, threads=1, device="cpu",
-        readout=variant.readout, memory=variant.memory,
+        readout=variant.readout, memory=variant.memory, adapt=AdaptConfig(enabled=variant.adapt),
     )
     return get_spec(variant.arch).build(config, untrained=variant.untrained), config
 
