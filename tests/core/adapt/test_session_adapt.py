@@ -69,3 +69,16 @@ def test_adapts_when_the_caller_runs_under_inference_mode() -> None:
     with torch.inference_mode():
         assert len(list(session.propagate(0, 2))) == 2
     assert session.adapter.method.steps_done == 2
+
+
+def test_the_same_references_give_the_same_masks() -> None:
+    """A rebuilt session (a reopened project) adapts exactly as the first one did."""
+    video = SyntheticVideo(n=4, hw=(128, 160), objects=2, seed=4)
+    config = replace(_config(True), adapt=AdaptConfig(copies=2, steps=3, lr=1e-3))
+    shared = build("stcn", config, untrained=True)
+    runs = []
+    for _ in range(2):
+        session = InferenceSession(video, config, model=shared)
+        session.set_reference(0, video.labels(0))
+        runs.append([r.labels for r in session.propagate(0, 3)])
+    assert all((a == b).all() for a, b in zip(*runs, strict=True))
