@@ -60,7 +60,7 @@ class _Counting(FrozenEncoder):
 def test_segmenter_zooms_after_the_first_click_and_keeps_the_rest_of_the_frame(one_thread: None) -> None:
     torch.manual_seed(0)
     encoder = _Counting(EfficientNetLite())
-    zoom = ZoomIn(size=64, min_crop=0.2)
+    zoom = ZoomIn(skip_clicks=1, size=64, min_crop=0.2)
     seg = ClickSegmenter(ClickHead(), encoder, work_height=64, zoom=zoom)
     img, gt = disk_image(hw=(90, 120), centre=(30, 40), radius=10)
     enc = seg.encode(img)
@@ -91,7 +91,9 @@ def test_zoom_crops_the_working_image_when_the_frame_is_not_kept(one_thread: Non
 
     torch.manual_seed(0)
     encoder = _Counting(EfficientNetLite())
-    seg = ClickSegmenter(ClickHead(), encoder, work_height=64, zoom=ZoomIn(size=64, min_crop=0.2))
+    seg = ClickSegmenter(
+        ClickHead(), encoder, work_height=64, zoom=ZoomIn(skip_clicks=1, size=64, min_crop=0.2)
+    )
     img, gt = disk_image(hw=(128, 160), centre=(40, 50), radius=10)
     full = seg.encode(img)
     wrapped = FrameEncoding.from_features(full.feats, full.rgb[0].permute(1, 2, 0).byte().numpy(), (128, 160))

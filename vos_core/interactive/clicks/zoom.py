@@ -28,16 +28,17 @@ ASPECTS = (1.0, 1.5, 2.0)
 class ZoomIn:
     """When and how far to zoom.
 
-    ``skip_clicks``: clicks made on the whole frame before zooming (RITM: 1); ``expansion``: crop
-    side / box side; ``min_crop``: smallest crop side as a fraction of the frame's short side;
-    ``size``: long side of the crop at the model input (pixels, multiple of 16); ``min_gain``: zoom
+    ``skip_clicks``: clicks made on the whole frame before zooming (RITM: 1; 2 scored better here);
+    ``expansion``: crop side / box side; ``min_crop``: smallest crop side as a fraction of the
+    frame's short side; ``size``: long side of the crop at the model input (pixels, multiple of 16);
+    ``min_gain``: zoom
     only when that enlarges the crop at least this much compared with the whole-frame working scale
     (else the cached whole-frame features are used)."""
 
-    skip_clicks: int = 1
+    skip_clicks: int = 2
     expansion: float = 1.4
     min_crop: float = 0.4
-    size: int = 416
+    size: int = 640
     min_gain: float = 1.1
 
 
