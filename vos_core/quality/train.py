@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--record-dev", metavar="EVAL_OUT", help="record dev Spearman in the card")
+    parser.add_argument("--note", default="", help="text appended to the card's notes (e.g. collection time)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -163,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validation Spearman (head trained without the validation sequences): "
             + ", ".join(f"{k} {v:.3f}" for k, v in val.items())
             + f"; the shipped head was then trained on all {len(rows.j)} rows with the same settings"
+            + (f"; {args.note}" if args.note else "")
         ),
     )
     save_head(final, out, card)
