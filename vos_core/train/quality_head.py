@@ -1,7 +1,7 @@
-"""Train the quality head on collected features (``vos_core.quality.collect``) and ship it.
+"""Train the quality head on collected features (``vos_core.train.quality_collect``) and ship it.
 
-    python -m vos_core.quality.train --data DIR [--out weights/quality.pt] [--steps 500]
-    python -m vos_core.quality.train --record-dev EVAL_OUT [--out weights/quality.pt]
+    python -m vos_core.train.quality_head --data DIR [--out weights/quality.pt] [--steps 500]
+    python -m vos_core.train.quality_head --record-dev EVAL_OUT [--out weights/quality.pt]
 
 The head regresses the true IoU of each predicted object mask from its features (mean squared
 error, AdamW with a cosine schedule, full batch). 500 steps by default: longer fits learn the 19
@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vos_core.quality.collect import DEV_SEQUENCES
 from vos_core.quality.features import N_FEATURES
 from vos_core.quality.head import QualityCard, QualityHead, read_card, save_head
 from vos_core.quality.rank import spearman
+from vos_core.train.quality_collect import DEV_SEQUENCES
 from vos_core.weights import weights_dir
 
 #: training sequences held out for validation (never the dev split)
@@ -123,7 +123,7 @@ def dev_spearman(eval_out: Path) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vos_core.quality.train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vos_core.train.quality_head", description=__doc__)
     parser.add_argument("--data", help="folder of collected .npz files")
     parser.add_argument("--out", default=str(weights_dir() / "quality.pt"))
     parser.add_argument("--steps", type=int, default=500)
@@ -154,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         data=(
             f"DAVIS 2016 train sequences except the dev split ({len(set(rows.seq.tolist()))} sequences), "
             f"{len(rows.j)} predicted object masks from {len(variants)} runs of diverse quality: "
-            f"{', '.join(variants)} (vos_core.quality.collect); validation on {', '.join(VAL_SEQUENCES)}"
+            f"{', '.join(variants)} (vos_core.train.quality_collect); "
+            f"validation on {', '.join(VAL_SEQUENCES)}"
         ),
         steps=args.steps,
         wall_time_s=round(wall, 1),

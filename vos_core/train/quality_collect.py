@@ -2,7 +2,7 @@
 sequences, made by runs of diverse quality (the shipped models have seen these sequences, so their
 own predictions there are too good to teach failures).
 
-    python -m vos_core.quality.collect --davis ../shared/data/davis2016-train --out DIR
+    python -m vos_core.train.quality_collect --davis ../shared/data/davis2016-train --out DIR
         [--variants a,b] [--sequences a,b]
 
 Each variant (:data:`VARIANTS`) runs the session on every sequence from the first mask with a
@@ -153,7 +153,7 @@ def collect(dataset: DavisDataset, seqs: Sequence[str], variant: Variant, out: P
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vos_core.quality.collect", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vos_core.train.quality_collect", description=__doc__)
     parser.add_argument("--davis", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--variants", help="comma-separated variant names (default: all)")
