@@ -21,6 +21,18 @@ from vos_core import EntryKind, FrameResult, MemoryStats, SessionConfig
 
 TIMEOUT = 120_000
 
+#: Every signal blocker of this module stays alive until the process ends. The engine's signals
+#: come from its thread as queued calls; one already queued when a blocker had disconnected and been
+#: freed was delivered to the freed blocker under PySide6 6.12 (SIGSEGV in pytest-qt's
+#: ``_quit_loop_by_signal``, 3 of 4 runs of this file on a fresh clone).
+_BLOCKERS: list[object] = []
+
+
+def alive(blocker):
+    """``blocker``, kept alive for late queued deliveries."""
+    _BLOCKERS.append(blocker)
+    return blocker
+
 
 @contextmanager
 def opened(qtbot, path: Path) -> Iterator[tuple[Document, EngineClient]]:
@@ -28,7 +40,7 @@ def opened(qtbot, path: Path) -> Iterator[tuple[Document, EngineClient]]:
     (which sends the project's references and pins)."""
     document = Document.open(path)
     engine = EngineClient()
-    with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
+    with alive(qtbot.waitSignal(engine.ready, timeout=TIMEOUT)):
         engine.open_video(str(document.video_path), SessionConfig(threads=1))
     document.attach_engine(engine)
     try:
@@ -47,7 +59,7 @@ def run(qtbot, document: Document, engine: EngineClient, start: int, end: int) -
 
     engine.frame_ready.connect(keep)
     try:
-        with qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT) as finished:
+        with alive(qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT)) as finished:
             assert document.propagate(start, end, "forward" if end > start else "backward")
     finally:
         engine.frame_ready.disconnect(keep)
@@ -56,7 +68,7 @@ def run(qtbot, document: Document, engine: EngineClient, start: int, end: int) -
 
 
 def memory(qtbot, engine: EngineClient) -> MemoryStats:
-    with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT) as got:
+    with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)) as got:
         engine.request_memory()
     return got.args[0]
 
@@ -101,7 +113,7 @@ def test_reopen_restores_pins(qtbot, no_thread_leaks, video: SyntheticVideo) -> 
         document.edit_mask(0, video.masks[0])
         run(qtbot, document, engine, 0, 19)
         working = [e for e in memory(qtbot, engine).entries if e.kind == EntryKind.WORKING][0]
-        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT):
+        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)):
             engine.pin(working.id)
         assert document.project.pinned_frames == [working.frame]
         assert document.save()
@@ -113,7 +125,7 @@ def test_reopen_restores_pins(qtbot, no_thread_leaks, video: SyntheticVideo) -> 
         pinned = [(e.frame, e.kind) for e in memory(qtbot, engine).entries if e.pinned]
         assert pinned == [(working.frame, EntryKind.WORKING)]
         # a settings change that rebuilds the session: the document sends the pins again
-        with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
+        with alive(qtbot.waitSignal(engine.ready, timeout=TIMEOUT)):
             engine.configure(SessionConfig(threads=1, process_height=64))
             document.restore_pins()
         assert memory(qtbot, engine).pinned_frames == (working.frame,)
@@ -145,7 +157,7 @@ def test_a_corrected_frame_loses_its_predicted_entry(qtbot, no_thread_leaks, vid
         run(qtbot, document, engine, 0, 19)
         stats = memory(qtbot, engine)
         frame = next(e.frame for e in stats.entries if e.kind == EntryKind.WORKING)
-        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT) as changed:
+        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)) as changed:
             document.edit_mask(frame, wrong(video.masks[frame]))
         assert entries_of(changed.args[0], frame) == []  # the prediction's entry is gone at once
         results = run(qtbot, document, engine, 0, 19)
@@ -217,11 +229,11 @@ def test_undo_redo_of_a_run_keeps_edits_pins_memory_and_plot(
         learnt = [e for e in after_run.entries if e.kind != EntryKind.PERMANENT]
         assert len(learnt) >= 3
         pinned = learnt[0]
-        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT):
+        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)):
             engine.pin(pinned.id)
 
         assert document.undo_stack.undoText().startswith("Propagate")
-        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT) as undone:
+        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)) as undone:
             document.undo_stack.undo()
         np.testing.assert_array_equal(document.masks.get(25), stroke)  # the stroke survives
         assert document.masks.frames() == [0, 25]
