@@ -7,6 +7,23 @@ from pathlib import Path
 
 import pytest
 import torch
+from pytestqt.qtbot import QtBot
+
+#: Every pytest-qt signal blocker stays alive until the process ends. The engine's signals come from
+#: its thread as queued calls; one already queued when a blocker had disconnected and been freed was
+#: delivered to the freed blocker under PySide6 6.12 (SIGSEGV in ``_quit_loop_by_signal``, 3 of 4 runs
+#: of tests/app/workers/test_app_references.py on a fresh clone).
+_BLOCKERS: list[object] = []
+_wait_signal = QtBot.waitSignal
+
+
+def _wait_signal_kept(self: QtBot, *args: object, **kwargs: object) -> object:
+    blocker = _wait_signal(self, *args, **kwargs)
+    _BLOCKERS.append(blocker)
+    return blocker
+
+
+QtBot.waitSignal = _wait_signal_kept  # type: ignore[method-assign]
 
 # Read-only shared data lives next to the repository: <repo>/../shared/data
 SHARED_DATA_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

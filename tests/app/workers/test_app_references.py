@@ -21,18 +21,6 @@ from vos_core import EntryKind, FrameResult, MemoryStats, SessionConfig
 
 TIMEOUT = 120_000
 
-#: Every signal blocker of this module stays alive until the process ends. The engine's signals
-#: come from its thread as queued calls; one already queued when a blocker had disconnected and been
-#: freed was delivered to the freed blocker under PySide6 6.12 (SIGSEGV in pytest-qt's
-#: ``_quit_loop_by_signal``, 3 of 4 runs of this file on a fresh clone).
-_BLOCKERS: list[object] = []
-
-
-def alive(blocker):
-    """``blocker``, kept alive for late queued deliveries."""
-    _BLOCKERS.append(blocker)
-    return blocker
-
 
 @contextmanager
 def opened(qtbot, path: Path) -> Iterator[tuple[Document, EngineClient]]:
@@ -40,7 +28,7 @@ def opened(qtbot, path: Path) -> Iterator[tuple[Document, EngineClient]]:
     (which sends the project's references and pins)."""
     document = Document.open(path)
     engine = EngineClient()
-    with alive(qtbot.waitSignal(engine.ready, timeout=TIMEOUT)):
+    with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
         engine.open_video(str(document.video_path), SessionConfig(threads=1))
     document.attach_engine(engine)
     try:
@@ -59,7 +47,7 @@ def run(qtbot, document: Document, engine: EngineClient, start: int, end: int) -
 
     engine.frame_ready.connect(keep)
     try:
-        with alive(qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT)) as finished:
+        with qtbot.waitSignal(engine.run_finished, timeout=TIMEOUT) as finished:
             assert document.propagate(start, end, "forward" if end > start else "backward")
     finally:
         engine.frame_ready.disconnect(keep)
@@ -68,7 +56,7 @@ def run(qtbot, document: Document, engine: EngineClient, start: int, end: int) -
 
 
 def memory(qtbot, engine: EngineClient) -> MemoryStats:
-    with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)) as got:
+    with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT) as got:
         engine.request_memory()
     return got.args[0]
 
@@ -113,7 +101,7 @@ def test_reopen_restores_pins(qtbot, no_thread_leaks, video: SyntheticVideo) -> 
         document.edit_mask(0, video.masks[0])
         run(qtbot, document, engine, 0, 19)
         working = [e for e in memory(qtbot, engine).entries if e.kind == EntryKind.WORKING][0]
-        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)):
+        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT):
             engine.pin(working.id)
         assert document.project.pinned_frames == [working.frame]
         assert document.save()
@@ -125,7 +113,7 @@ def test_reopen_restores_pins(qtbot, no_thread_leaks, video: SyntheticVideo) -> 
         pinned = [(e.frame, e.kind) for e in memory(qtbot, engine).entries if e.pinned]
         assert pinned == [(working.frame, EntryKind.WORKING)]
         # a settings change that rebuilds the session: the document sends the pins again
-        with alive(qtbot.waitSignal(engine.ready, timeout=TIMEOUT)):
+        with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
             engine.configure(SessionConfig(threads=1, process_height=64))
             document.restore_pins()
         assert memory(qtbot, engine).pinned_frames == (working.frame,)
@@ -157,7 +145,7 @@ def test_a_corrected_frame_loses_its_predicted_entry(qtbot, no_thread_leaks, vid
         run(qtbot, document, engine, 0, 19)
         stats = memory(qtbot, engine)
         frame = next(e.frame for e in stats.entries if e.kind == EntryKind.WORKING)
-        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)) as changed:
+        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT) as changed:
             document.edit_mask(frame, wrong(video.masks[frame]))
         assert entries_of(changed.args[0], frame) == []  # the prediction's entry is gone at once
         results = run(qtbot, document, engine, 0, 19)
@@ -229,11 +217,11 @@ def test_undo_redo_of_a_run_keeps_edits_pins_memory_and_plot(
         learnt = [e for e in after_run.entries if e.kind != EntryKind.PERMANENT]
         assert len(learnt) >= 3
         pinned = learnt[0]
-        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)):
+        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT):
             engine.pin(pinned.id)
 
         assert document.undo_stack.undoText().startswith("Propagate")
-        with alive(qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT)) as undone:
+        with qtbot.waitSignal(engine.memory_changed, timeout=TIMEOUT) as undone:
             document.undo_stack.undo()
         np.testing.assert_array_equal(document.masks.get(25), stroke)  # the stroke survives
         assert document.masks.frames() == [0, 25]
