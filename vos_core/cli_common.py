@@ -75,7 +75,8 @@ def non_negative_int(text: str) -> int:
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """``--arch``, ``--process-height``, ``--threads`` and ``--adapt/--no-adapt``."""
+    """``--arch``, ``--process-height``, ``--threads``, ``--adapt/--no-adapt``, ``--adapt-steps``
+    and ``--adapt-copies``."""
     from vos_core.models.registry import default_arch
 
     defaults = SessionConfig()
@@ -97,6 +98,14 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         help="learn from the given masks before propagating (adaptation to the video; default: "
         "%(default)s; up to about 10 s per given mask on 2 CPU cores)",
     )
+    parser.add_argument(
+        "--adapt-steps", type=positive_int, default=defaults.adapt.steps, metavar="N",
+        help="optimiser steps per adaptation (default: %(default)s; time grows with it)",
+    )
+    parser.add_argument(
+        "--adapt-copies", type=positive_int, default=defaults.adapt.copies, metavar="N",
+        help="augmented copies encoded per given mask for the adaptation (default: %(default)s)",
+    )
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
@@ -117,7 +126,9 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
     try:
         return SessionConfig(
             arch=args.arch, process_height=args.process_height, threads=args.threads,
-            adapt=AdaptConfig(enabled=args.adapt),
+            adapt=AdaptConfig(
+                enabled=args.adapt, steps=args.adapt_steps, copies=args.adapt_copies
+            ),
         )
     except ValueError as error:
         raise VosInputError(str(error)) from error
