@@ -3,7 +3,7 @@ function, or a generator stepped one item per event-loop turn; cancellable; repo
 ``progress``/``done``/``failed``/``ended`` on the GUI thread). The engine, exports and imports,
 GrabCut and the mask store's autosave all run through it; the GUI thread runs no inference or export.
 
-Engine (``engine_client.py`` / ``engine.py``)
+Engine (``engine_client.py`` / ``engine.py``, ``engine_run.py``, ``engine_signals.py``)
     ``EngineClient(config=None)`` (GUI side; creates the thread and the ``EngineWorker``).
     Non-blocking methods: ``open_video(path, config=None)``, ``configure(SessionConfig)``,
     ``set_reference(frame, labels)`` / ``remove_reference(frame)`` (references, encoded lazily),
@@ -33,8 +33,9 @@ GrabCut (``grabcut.py``)
     ``GrabCutRunner``: ``start(rgb, box) -> token``; ``finished(int token, object mask)``.
 """
 
-from app.workers.engine import EngineSignals, EngineWorker
+from app.workers.engine import EngineWorker
 from app.workers.engine_client import EngineClient
+from app.workers.engine_signals import EngineSignals
 from app.workers.export import (
     ExportJob,
     ExportWorker,

@@ -6,118 +6,39 @@ generator :class:`~app.workers.worker.Job` on the same worker, stepped one frame
 thread's event loop, so commands queued meanwhile (pin, evict, annotate, stop, pause) are handled
 between two frames. ``stop``/``pause`` also have thread-safe request methods (:meth:`request_stop`,
 :meth:`request_pause`) that act before the next frame even if the queue is busy. Results are
-emitted on the :class:`EngineSignals` object given to the worker (it lives in the GUI thread, so
-connected slots and functions run there). Any exception while processing is reported with
-``failed(message)``; the run then ends (``run_finished(False)``) and the session stays usable.
+emitted on the :class:`~app.workers.engine_signals.EngineSignals` object given to the worker (it
+lives in the GUI thread, so connected slots and functions run there). Any exception while
+processing is reported with ``failed(message)``; the run then ends (``run_finished(False)``) and the
+session stays usable. The run itself is a :class:`~app.workers.engine_run.PropagationRun`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
 
-from app.workers.worker import Job, Worker
+from app.workers.engine_run import PropagationRun
+from app.workers.engine_signals import EngineSignals, describe_error
+from app.workers.worker import Worker
 from vos_core import (
     FrameResult,
     FrameSource,
     InferenceSession,
     SessionConfig,
     ThreadBudget,
-    VosError,
     device_label,
     open_source,
 )
 
+__all__ = ["EngineSignals", "EngineWorker", "SessionFactory", "describe_error"]
+
 log = logging.getLogger(__name__)
 
 SessionFactory = Callable[[FrameSource, SessionConfig], InferenceSession]
-
-
-def describe_error(error: BaseException) -> str:
-    """A one-line, user-facing message for an exception raised by the engine."""
-    if isinstance(error, VosError):  # may quote a multi-line library message (e.g. torch.load)
-        return " ".join(str(error).split()) or type(error).__name__
-    if isinstance(error, MemoryError):
-        return "The engine ran out of memory: lower the processing height or close other programs"
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"Engine error ({type(error).__name__}){': ' + text if text else ''}"
-
-
-class EngineSignals(QObject):
-    """The engine's signals, declared once. The object lives in the GUI thread; the engine thread
-    emits on it, so every connected slot or function runs in the GUI thread."""
-
-    ready = Signal(str)  # architecture name, after a session was built or reconfigured
-    device_ready = Signal(str)  # the device that session runs on ("CPU", "CUDA (<GPU>)"), just before
-    frame_ready = Signal(object)  # FrameResult
-    progress = Signal(int, int, float, float)  # done, total, frames/s, eta seconds
-    memory_changed = Signal(object)  # MemoryStats
-    run_started = Signal(int, int, str)  # start, end, direction
-    run_finished = Signal(bool)  # True when the run reached its end frame
-    failed = Signal(str)
-    busy_changed = Signal(bool)
-    paused_changed = Signal(bool)
-
-
-class PropagationRun(Job):
-    """One propagation: a generator job on the engine worker, one frame per step."""
-
-    def __init__(
-        self, engine: EngineWorker, number: int, start: int, end: int, frames: Iterator[FrameResult]
-    ) -> None:
-        super().__init__()
-        self.engine, self.number, self.start_frame, self.end_frame = engine, number, start, end
-        self.total = abs(end - start)
-        self.frames = frames
-        self.count = 0
-        self.active_s = 0.0
-        self.resumed_at = time.perf_counter()
-
-    def work(self) -> Iterator[FrameResult]:
-        while self.count < self.total:
-            try:
-                result = next(self.frames)
-            except StopIteration:
-                return False
-            yield result
-        return True
-
-    def cancelled(self) -> bool:
-        return self.engine.stopping(self.number)
-
-    def paused(self) -> bool:
-        return self.engine.pause_requested()
-
-    def describe(self, error: BaseException) -> str:
-        return describe_error(error)
-
-    def on_item(self, item: object) -> None:
-        self.count += 1
-        elapsed = self.active_s + (time.perf_counter() - self.resumed_at)
-        fps = self.count / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - self.count) / fps if fps > 0 else 0.0
-        self.engine.report_frame(item, self.count, self.total, fps, eta)  # type: ignore[arg-type]
-
-    def on_parked(self) -> None:
-        self.active_s += time.perf_counter() - self.resumed_at
-        self.engine.signals.paused_changed.emit(True)
-
-    def resumed(self) -> None:
-        self.resumed_at = time.perf_counter()
-        self.engine.signals.paused_changed.emit(False)
-
-    def on_end(self, result: object, error: BaseException | None) -> None:
-        try:
-            self.frames.close()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - a generator closing must not break the worker
-            log.exception("closing the propagation failed")
-        self.engine.run_ended(self, result is True, error)
 
 
 class EngineWorker:

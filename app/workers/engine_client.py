@@ -16,7 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject
 
-from app.workers.engine import EngineSignals, EngineWorker, SessionFactory
+from app.workers.engine import EngineWorker, SessionFactory
+from app.workers.engine_signals import EngineSignals
 from app.workers.worker import Worker
 from vos_core import MemoryStats, SessionConfig
 
