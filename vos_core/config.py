@@ -73,16 +73,17 @@ class AdaptConfig:
     decoder_only: train the decoder alone ("heads"); ridge / fusion: ridge penalty and fusion weight
     ("target"); seed: augmentation and sampling seed.
 
-    Chosen on the dev split (stcn, one thread): "heads" with 30 steps on 6 copies scores J&F 0.840
-    (another seed 0.844) against 0.768 without adaptation, about 6-8 s of one core per refit at
-    384p; "target" at best 0.776 (fusion 1); the decoder alone 0.799; 15 steps 0.759; lr 6e-4
-    0.715. A stronger, slower setting: ``steps=60, copies=8`` (0.858, about twice as long).
+    Chosen on the dev split (stcn): "heads" with 60 steps on 8 copies scores J&F 0.858 against
+    0.768 without adaptation, in 7.2-7.5 s per refit on this 2-core CPU (both cores, idle machine;
+    about as long with several given masks: a step reads at most 4 of them); 30 steps on 6 copies
+    0.840 (another seed 0.844) in about 4.2 s; "target" at best 0.776 (fusion 1); the decoder
+    alone 0.799; 15 steps 0.759; lr 6e-4 0.715.
     """
 
     enabled: bool = True
     method: Literal["heads", "target"] = "heads"
-    copies: int = 6
-    steps: int = 30
+    copies: int = 8
+    steps: int = 60
     lr: float = 3e-4
     top_p: float = 0.5
     decoder_only: bool = False

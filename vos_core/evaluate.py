@@ -1,16 +1,17 @@
 """Evaluate an architecture on a DAVIS-style dataset (semi-supervised protocol).
 
     python -m vos_core.evaluate --davis ROOT --sequences a,b,c|FILE --out DIR [--arch NAME]
-        [--process-height N] [--threads N] [--overwrite] [--quiet] [--debug]
+        [--process-height N] [--threads N] [--adapt|--no-adapt] [--adapt-steps N]
+        [--adapt-copies N] [--overwrite] [--quiet] [--debug]
     python -m vos_core.evaluate --list-archs
 
 The first frame's mask is given, the rest is propagated forward. Predictions are written to
-``DIR/<seq>/<frame>.png``, scores (J, F, J&F per sequence, first and last frame excluded) to
-``DIR/scores.csv``, the estimated quality of every scored frame next to its true J to
-``DIR/<seq>/frames.csv`` (``frame,object,quality,frame_quality,j``: one row per object). One line
-per sequence is printed, then ``quality-spearman <x>`` (Spearman correlation of the frames'
-estimated quality with their true J, the mean over objects, over all scored frames), then
-``J&F <mean over sequences>`` last.
+``DIR/<seq>/<frame>.png``, scores (J, F, J&F per sequence, first and last frame excluded; fps and,
+apart, the seconds of the adaptation to the first mask) to ``DIR/scores.csv``, the estimated quality
+of every scored frame next to its true J to ``DIR/<seq>/frames.csv``
+(``frame,object,quality,frame_quality,j``: one row per object). One line per sequence is printed,
+then ``quality-spearman <x>`` (Spearman correlation of the frames' estimated quality with their true
+J, the mean over objects, over all scored frames), then ``J&F <mean over sequences>`` last.
 """
 
 from __future__ import annotations
@@ -57,10 +58,13 @@ class SequenceResult:
     fps: float
     #: per scored frame: (estimated frame quality, true J averaged over objects)
     quality: tuple[tuple[float, float], ...] = ()
+    #: seconds of the adaptation to the first mask (0 without adaptation); not in ``fps``
+    adapt_s: float = 0.0
 
     def line(self) -> str:
         s = self.score
-        return f"{s.name}  J={s.j_mean:.4f}  F={s.f_mean:.4f}  J&F={s.jf:.4f}  fps={self.fps:.2f}"
+        line = f"{s.name}  J={s.j_mean:.4f}  F={s.f_mean:.4f}  J&F={s.jf:.4f}  fps={self.fps:.2f}"
+        return line + (f"  adapt={self.adapt_s:.1f}s" if self.adapt_s else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,11 +104,14 @@ def first_mask_run(
     config: SessionConfig,
     model: VosModel,
     quality: dict[int, dict[int, float]] | None = None,
+    adapt_seconds: list[float] | None = None,
 ) -> Iterator[tuple[int, np.ndarray, float]]:
     """The semi-supervised protocol, the one evaluation loop (CLI and dev scoring): frame 0's mask is
     given, the rest is propagated forward. Yields (frame index, H×W labels, seconds the engine spent
-    on that frame), frame 0 first. ``quality``, when given, receives each predicted frame's estimated
-    quality per object: {frame: {object id: quality}}."""
+    on that frame, the adaptation excluded), frame 0 first. ``quality``, when given, receives each
+    predicted frame's estimated quality per object: {frame: {object id: quality}};
+    ``adapt_seconds`` the seconds of the adaptation to the first mask (``vos_core.adapt``; it runs
+    when propagation starts), when there was one."""
     session = InferenceSession(frames, config, model=model)
     t0 = time.perf_counter()
     session.annotate(0, first)
@@ -112,12 +119,19 @@ def first_mask_run(
     if len(frames) < 2:
         return
     results = session.propagate(0, len(frames) - 1, "forward")
+    first_result = True
     while True:
         t0 = time.perf_counter()
         result = next(results, None)
         seconds = time.perf_counter() - t0
         if result is None:
             return
+        if first_result:  # the adaptation ran before the first propagated frame
+            first_result = False
+            adapted = session.adapter.last_seconds
+            seconds = max(seconds - adapted, 0.0)
+            if adapt_seconds is not None and adapted > 0:
+                adapt_seconds.append(adapted)
         if quality is not None:
             quality[result.index] = dict(zip(result.object_ids, result.object_quality, strict=True))
         yield result.index, result.labels, seconds
@@ -141,11 +155,14 @@ def evaluate_sequence(
         preds: list[np.ndarray] = []
         estimated: dict[int, dict[int, float]] = {}
         elapsed = 0.0
+        adapted: list[float] = []
         with tqdm(
             total=len(frames), unit="frame", desc=seq, file=sys.stderr, disable=not progress,
             dynamic_ncols=True, leave=False,
         ) as bar:
-            for index, labels, seconds in first_mask_run(frames, gts[0], config, model, estimated):
+            for index, labels, seconds in first_mask_run(
+                frames, gts[0], config, model, estimated, adapted
+            ):
                 elapsed += seconds
                 preds.append(labels)
                 write_mask(out / f"{frame_files[index].stem}.png", labels)
@@ -154,7 +171,9 @@ def evaluate_sequence(
     scored = range(1, len(preds) - 1) if len(preds) > 2 else range(len(preds))
     rows, quality = quality_rows([i for i in scored if i in estimated], estimated, preds, gts)
     atomic_write_bytes(out / "frames.csv", rows)
-    return SequenceResult(score, len(preds), len(preds) / max(elapsed, 1e-9), quality)
+    return SequenceResult(
+        score, len(preds), len(preds) / max(elapsed, 1e-9), quality, round(sum(adapted), 3)
+    )
 
 
 def quality_rows(
@@ -183,15 +202,16 @@ def quality_rows(
 
 
 def scores_csv(results: Sequence[SequenceResult]) -> bytes:
-    """One row per sequence: ``sequence,J,F,J&F,frames,objects,fps``."""
+    """One row per sequence: ``sequence,J,F,J&F,frames,objects,fps,adapt_s`` (fps without the
+    adaptation, which ``adapt_s`` counts)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["sequence", "J", "F", "J&F", "frames", "objects", "fps"])
+    writer.writerow(["sequence", "J", "F", "J&F", "frames", "objects", "fps", "adapt_s"])
     for r in results:
         s = r.score
         writer.writerow(
             [s.name, f"{s.j_mean:.6f}", f"{s.f_mean:.6f}", f"{s.jf:.6f}", r.frames, s.n_objects,
-             f"{r.fps:.3f}"]
+             f"{r.fps:.3f}", f"{r.adapt_s:.3f}"]
         )
     return buffer.getvalue().encode("utf-8")
 

@@ -23,12 +23,14 @@ def evaluate_dev(
     sequences: Sequence[str] = DEV_SEQUENCES,
     process_height: int | None = None,
     adapt: bool = False,
+    adapt_seconds: list[float] | None = None,
 ) -> tuple[dict[str, float], float]:
     """Propagate each dev sequence from its first mask -> ({sequence: J&F, "mean": J&F}, fps).
 
     process_height: None = the model's own (``VosModel.process_height``).
     adapt: learn from the first mask before propagating (``SessionConfig.adapt``); off by default,
     so that the cards' dev J&F stay the models' own (adaptation is measured apart).
+    adapt_seconds: receives the seconds of each sequence's adaptation (not counted in the fps).
 
     The frozen encoder runs as in the application (ONNX Runtime on the CPU when available)."""
     dataset = DavisDataset(davis_root)
@@ -50,7 +52,9 @@ def evaluate_dev(
             gts = list(dataset.masks(seq))
             with dataset.frames(seq) as frames:
                 preds = []
-                for index, labels, elapsed in first_mask_run(frames, gts[0], config, model):
+                for index, labels, elapsed in first_mask_run(
+                    frames, gts[0], config, model, adapt_seconds=adapt_seconds
+                ):
                     preds.append(labels)
                     seconds += elapsed if index else 0.0
                 frames_done += len(frames) - 1
