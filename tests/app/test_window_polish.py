@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
 from tests.app.conftest import wait_until
-from tests.app.test_main_window import Box, open_painted
+from tests.app.window_helpers import Box, open_painted
 from vos_core import MemoryStats, davis_palette
 from vos_core.memory.entries import EntryInfo, EntryKind
 
