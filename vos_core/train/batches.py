@@ -77,7 +77,7 @@ class TrainData:
                                       total_iters=cfg.iters, skip_range=cfg.skip_range))
         if cfg.stage in ("static", "mixed"):
             sources.append(StaticPseudoVideos(cfg.data_root / "static", cfg.crop, cfg.frames, cfg.seed,
-                                              cfg.max_objects))
+                                              cfg.max_objects, cfg.static_sets))
         return MixedClips(sources) if len(sources) > 1 else sources[0]
 
     def batches(self, start: int, stop: int) -> Iterable[Batch]:
@@ -98,6 +98,6 @@ class TrainData:
         if cfg.pack is not None:
             return f"{cfg.stage} clips from the training {self.pack.describe()}"
         davis = f"DAVIS 2016 train without dev ({', '.join(DEV_SEQUENCES)})"
-        static = "static pseudo-videos (ecssd, pascal_s, weizmann_horse)"
+        static = f"static pseudo-videos ({', '.join(cfg.static_sets)})"
         return {"static": static, "video": davis, "mixed": f"half {davis}, half {static}"}.get(
             cfg.stage, "synthetic squares")

@@ -3,7 +3,7 @@
     python -m vos_core.train --arch NAME --stage static|video|mixed [--resume] [--max-minutes M]
         [--out runs/NAME] [--seed S] [--batch B] [--crop 384] [--iters N] [--init FILE]
         [--warm-start FILE] [--lr LR] [--workers N] [--threads N] [--eval-dev] [--quiet]
-        [--pack DIR] [--no-amp]
+        [--pack DIR] [--no-amp] [--static-sets ecssd,pascal_s,...]
 
 Runs unchanged under ``torchrun --nproc_per_node=N -m vos_core.train ...`` (DistributedDataParallel).
 Ctrl-C stops after the current step with a checkpoint; ``--resume`` continues exactly.
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vos_core.errors import VosError
-from vos_core.train.config import DEFAULT_DATA_ROOT, TrainConfig
+from vos_core.train.config import DEFAULT_DATA_ROOT, STATIC_SETS, TrainConfig
 
 
 def _crop(text: str) -> tuple[int, int]:
@@ -33,6 +33,13 @@ def _crop(text: str) -> tuple[int, int]:
     return values[0], values[1]
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one static set")
+    return names
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vos_core.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", required=True, help="architecture to train (stcn, gcm, strn, sitvos, stma)")
@@ -44,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
                    help="shared data root (default: %(default)s)")
     p.add_argument("--pack", type=Path,
                    help="training pack (python -m vos_core.datapack) instead of the data folders")
+    p.add_argument("--static-sets", type=_names, default=STATIC_SETS,
+                   help="comma-separated static/<set> folders for the static pseudo-videos "
+                        "(default: all, %(default)s)")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
     p.add_argument("--init", type=Path, help="start from these weights (e.g. the static stage's <arch>.pt)")
@@ -74,7 +84,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> TrainConfig:
         checkpoint_minutes=args.checkpoint_minutes, resume=args.resume, init=args.init, stop_at=args.stop_at,
         warm_start=args.warm_start,
         workers=args.workers, threads=args.threads, eval_dev=args.eval_dev, quiet=args.quiet,
-        pack=args.pack, amp=not args.no_amp,
+        pack=args.pack, amp=not args.no_amp, static_sets=args.static_sets,
     )
 
 

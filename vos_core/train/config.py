@@ -8,6 +8,10 @@ from typing import Literal
 
 Stage = Literal["static", "video", "mixed", "synthetic"]
 
+#: every static set of the shared data (``static/<set>/{images,masks}``); pennfudan's masks carry one id
+#: per pedestrian (multi-object), the others are 0/1; duts_tr's images are at most 256 px
+STATIC_SETS = ("ecssd", "pascal_s", "weizmann_horse", "duts_tr", "pennfudan")
+
 #: ``<repo>/../shared/data``
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -36,7 +40,9 @@ class TrainConfig:
     threads: torch threads per process (0 = cores / local processes);
     pack: a training pack (``python -m vos_core.datapack``) read instead of ``data_root``'s folders;
     amp: bf16 autocast of the forward pass on CUDA (ignored on the CPU);
-    eval_dev: score the dev sequences at the end (J&F per sequence and fps in the model card).
+    eval_dev: score the dev sequences at the end (J&F per sequence and fps in the model card);
+    static_sets: the ``static/<set>`` folders the static pseudo-videos are made from;
+    max_objects: most objects per clip (a multi-object image keeps its largest instances).
     """
 
     arch: str
@@ -73,6 +79,7 @@ class TrainConfig:
     notes: str = ""
     pack: Path | None = None
     amp: bool = True
+    static_sets: tuple[str, ...] = STATIC_SETS
 
     def __post_init__(self) -> None:
         if self.stage not in ("static", "video", "mixed", "synthetic"):
@@ -81,6 +88,8 @@ class TrainConfig:
             raise ValueError("iters and batch must be >= 1 and frames >= 2")
         if min(self.crop) < 32 or any(c % 16 for c in self.crop):
             raise ValueError(f"crop must be multiples of 16 and at least 32, got {self.crop}")
+        if not self.static_sets or len(set(self.static_sets)) != len(self.static_sets):
+            raise ValueError(f"static sets must be distinct and not empty, got {self.static_sets}")
         if self.pack is not None and self.stage == "synthetic":
             raise ValueError("the synthetic stage makes its own clips: it takes no --pack")
 

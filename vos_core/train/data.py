@@ -30,8 +30,8 @@ from vos_core.train.augment import (
     warp_image,
     warp_mask,
 )
+from vos_core.train.config import STATIC_SETS
 
-STATIC_SETS = ("ecssd", "pascal_s", "weizmann_horse")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -79,11 +79,14 @@ class ClipSource:
 
 
 class StaticPseudoVideos(ClipSource):
-    """Pseudo-videos from still images with one object mask each (seed 001 4.2.1, seed 003 3.5).
+    """Pseudo-videos from still images with object masks (seed 001 4.2.1, seed 003 3.5).
 
-    A base image (with its object) moves under a random affine per frame; 0-2 more objects cut from
-    other images are pasted with their own per-frame affines; sometimes an unlabelled object is
-    pasted as a distractor/occluder. Objects hidden in frame 0 are dropped.
+    A base image (with its objects: every instance id of its mask, at most ``max_objects``, the
+    largest kept) moves under a random affine per frame; more objects cut from other images (one
+    instance each) are pasted with their own per-frame affines, up to ``max_objects`` in all;
+    sometimes an unlabelled object is pasted as a distractor/occluder. Objects hidden in frame 0 are
+    dropped. Images of any size are resized to cover the crop (small ones upscaled), see
+    ``cover_resize``. Images are drawn uniformly over all pairs of ``sets``.
     """
 
     def __init__(self, root: Path, hw: tuple[int, int], frames: int = 3, seed: int = 0,
@@ -103,17 +106,32 @@ class StaticPseudoVideos(ClipSource):
             raise VosInputError(f"no image/mask pairs under {root}")
 
     def _load(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """-> image H×W×3 uint8, instance mask H×W uint8 (0 = background, 1..N objects)."""
         img_path, mask_path = self.pairs[int(rng.integers(len(self.pairs)))]
         img = _read_rgb(img_path)
-        mask = (read_mask(mask_path) > 0).astype(np.uint8)
+        mask = read_mask(mask_path).astype(np.uint8)
         if mask.shape != img.shape[:2]:
             mask = cv2.resize(mask, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
         return img, mask
 
-    def _paste_object(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
-        """An object cut from a random image, resized to 20-60% of the crop's short side."""
+    def _load_base(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A random image with its instances renumbered 1..n by size (largest first), n <= max_objects;
+        smaller instances beyond that become background."""
         img, mask = self._load(rng)
-        cut = object_crop(img, mask)
+        ids, counts = np.unique(mask[mask > 0], return_counts=True)
+        order = ids[np.argsort(-counts, kind="stable")][: self.max_objects]
+        lut = np.zeros(256, np.uint8)
+        lut[order] = np.arange(1, order.size + 1, dtype=np.uint8)
+        return img, lut[mask]
+
+    def _paste_object(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+        """One object (a random instance) cut from a random image, resized to 20-60% of the crop's
+        short side."""
+        img, mask = self._load(rng)
+        ids = np.unique(mask[mask > 0])
+        if ids.size == 0:
+            return None
+        cut = object_crop(img, (mask == ids[int(rng.integers(ids.size))]).astype(np.uint8))
         if cut is None:
             return None
         oimg, omask = cut
@@ -128,11 +146,13 @@ class StaticPseudoVideos(ClipSource):
         rng = _rng(self.seed, index)
         h, w = self.hw
         for _attempt in range(8):
-            base_img, base_mask = cover_resize(*self._load(rng), self.hw, rng)
+            base_img, base_mask = cover_resize(*self._load_base(rng), self.hw, rng)
+            n_base = int(base_mask.max())
             mats = [random_affine(rng, self.hw) for _ in range(self.frames)]
             frames = [warp_image(base_img, m, self.hw) for m in mats]
             labels = [warp_mask(base_mask, m, self.hw) for m in mats]
-            n_extra = int(rng.integers(0, self.max_objects))  # 0..max-1 pasted objects
+            # 0..max-n_base pasted objects (0..max-1 for a single-object base)
+            n_extra = int(rng.integers(0, max(1, self.max_objects - n_base + 1)))
             distractor = rng.random() < 0.3
             for k in range(n_extra + int(distractor)):
                 obj = self._paste_object(rng)
@@ -141,7 +161,7 @@ class StaticPseudoVideos(ClipSource):
                 oimg, omask = obj
                 oh, ow = omask.shape
                 y, x = rng.uniform(0, max(1, h - oh)), rng.uniform(0, max(1, w - ow))
-                label = 0 if k == n_extra else k + 2  # the last paste is an unlabelled distractor
+                label = 0 if k == n_extra else n_base + 1 + k  # the last paste: unlabelled distractor
                 for t in range(self.frames):
                     place = np.array([[1, 0, x], [0, 1, y]], np.float32)
                     motion = random_affine(rng, (oh, ow), rotate=15, scale=(0.85, 1.15), shear=5,

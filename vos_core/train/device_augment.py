@@ -4,8 +4,10 @@ one pass over a whole batch of frames.
 The planner (``vos_core.train.pack_clips``) draws every random choice on the CPU from the sample's
 seeded generator and describes each output frame as *layers*: a pack item and the affine map from
 output pixels to that item's pixels. This module draws them: slot 0 is the frame's base (bilinear
-colour, reflected borders, label 1 where the source's label is > 0), later slots paste an object
-(bilinear colour and label where the source's label, sampled nearest with zeros outside, is > 0).
+colour, reflected borders, labels by the layer's table), later slots paste an object (bilinear
+colour and label where the layer's table maps the source's label, sampled nearest with zeros
+outside, to a label >= 0). A table maps each source label value (0..255) to the label written:
+a multi-object image keeps its instances as separate objects, a paste takes one instance.
 Then per-frame colour jitter and the renumbering of the objects visible in frame 0, as the CPU clip
 makers of ``vos_core.train.data`` do. Pixels come from the memory-mapped pack as uint8 and become
 float only on the device: either the whole pack lives there (``resident``), or each batch's items
@@ -37,12 +39,24 @@ class LayerBatch:
     """One layer slot of the F' frames that have it: ``rows`` F' long (which of the F frames; slot 0,
     the base, has every frame in order), ``items`` F' long (rows of ``Pixels.table``), ``inverse``
     F'×2×3 float32 (output pixel (x, y, 1) -> source pixel (x, y), pixel centres at integers),
-    ``labels`` F' long (the label the layer writes; 0 = an unlabelled occluder)."""
+    ``tables`` F'×256 long (``label_table``: source label value -> the label the layer writes, 0 =
+    background or an unlabelled occluder, -1 = not part of the layer)."""
 
     rows: torch.Tensor
     items: torch.Tensor
     inverse: torch.Tensor
-    labels: torch.Tensor
+    tables: torch.Tensor
+
+
+def label_table(mapping: dict[int, int], rest: int) -> np.ndarray:
+    """256 int64: ``mapping[v]`` for the source label values it names, ``rest`` for the others.
+
+    Base layer of a 0/1 image: ``label_table({0: 0}, 1)``; a paste of instance 3 written as label
+    2: ``label_table({3: 2}, -1)`` (-1: the layer does not cover those pixels)."""
+    table = np.full(256, rest, np.int64)
+    for value, label in mapping.items():
+        table[value] = label
+    return table
 
 
 def _reflect101(i: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
@@ -100,14 +114,15 @@ def render(pix: Pixels, slots: list[LayerBatch], hw: tuple[int, int]) -> tuple[t
     base = slots[0]
     sx, sy = _source_coords(base.inverse, hw)
     rgb = _bilinear(pix, base.items, sx, sy, reflect=True)
-    labels = (_nearest_labels(pix, base.items, sx, sy) > 0).long() * base.labels[:, None]
+    labels = base.tables.gather(1, _nearest_labels(pix, base.items, sx, sy).long()).clamp(min=0)
     for slot in slots[1:]:
         rows = slot.rows
         sx, sy = _source_coords(slot.inverse, hw)
-        hit = _nearest_labels(pix, slot.items, sx, sy) > 0
+        written = slot.tables.gather(1, _nearest_labels(pix, slot.items, sx, sy).long())
+        hit = written >= 0
         paste = _bilinear(pix, slot.items, sx, sy, reflect=False)
         rgb[rows] = torch.where(hit[..., None], paste, rgb[rows])
-        labels[rows] = torch.where(hit, slot.labels[:, None], labels[rows])
+        labels[rows] = torch.where(hit, written, labels[rows])
     f = rgb.shape[0]
     return rgb.reshape(f, *hw, 3).permute(0, 3, 1, 2), labels.reshape(f, *hw)
 

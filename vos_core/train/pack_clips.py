@@ -2,8 +2,9 @@
 
 The same kinds of clips as the folder readers of ``vos_core.train.data``: DAVIS clips (ordered
 frames at curriculum intervals, one zoom, crop around an object pixel of the first frame and flip per
-clip) and static pseudo-videos (a base image under a random affine per frame, 0-2 pasted objects
-with their own per-frame affines, sometimes an unlabelled distractor); colour jitter per frame;
+clip) and static pseudo-videos (a base image with its instances, at most ``max_objects``, under a
+random affine per frame, pasted objects (one instance each) with their own per-frame affines up to
+``max_objects`` in all, sometimes an unlabelled distractor); colour jitter per frame;
 objects hidden in frame 0 dropped. Every random choice is drawn on the CPU from the sample's
 generator, seeded with ``(seed, index)`` as there, so a sample is a pure function of its index; the
 pixels are drawn by ``vos_core.train.device_augment`` on the device.
@@ -27,7 +28,14 @@ from vos_core.data.pack import DataPack
 from vos_core.errors import VosInputError
 from vos_core.train.augment import random_affine
 from vos_core.train.data import Clip, ClipSource, IterationSampler, curriculum_skip
-from vos_core.train.device_augment import LayerBatch, PackPixels, colour_jitter, compact_labels, render
+from vos_core.train.device_augment import (
+    LayerBatch,
+    PackPixels,
+    colour_jitter,
+    compact_labels,
+    label_table,
+    render,
+)
 
 PackStage = Literal["static", "video", "mixed"]
 ATTEMPTS = 8
@@ -35,7 +43,8 @@ ATTEMPTS = 8
 
 @dataclass
 class _Frame:
-    layers: list[tuple[int, np.ndarray, int]] = field(default_factory=list)  # (item, 3×3 forward, label)
+    # (item, 3×3 forward, label table: source label value -> label written, see ``label_table``)
+    layers: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
     jitter: tuple[np.ndarray, float, float] = (np.ones(3, np.float32), 1.0, 0.0)
 
 
@@ -83,6 +92,23 @@ class PackClipMaker:
             raise VosInputError("the pack has no static image with an object")
         self.pixels = PackPixels(pack, self.device, resident)
         self.min_pixels = max(16, hw[0] * hw[1] // 400)
+        self._instances: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def instances(self, item: int) -> tuple[np.ndarray, np.ndarray]:
+        """The item's object labels (> 0) and their pixel counts, largest first (cached)."""
+        if item not in self._instances:
+            counts = np.bincount(self.pack.image(item)[1].reshape(-1), minlength=256)[1:]
+            ids = np.flatnonzero(counts) + 1
+            order = np.argsort(-counts[ids - 1], kind="stable")
+            self._instances[item] = ids[order], counts[ids[order] - 1]
+        return self._instances[item]
+
+    def _instance_box(self, item: int, label: int) -> tuple[int, int, int, int]:
+        """Bounding box (y0, y1, x0, x1) of one object label of an item."""
+        if self.instances(item)[0].size == 1:
+            return tuple(int(v) for v in self.pack.items[item, 6:10])  # type: ignore[return-value]
+        ys, xs = np.nonzero(self.pack.image(item)[1] == label)
+        return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
 
     # ------------------------------------------------------------------ planning (CPU, seeded)
     def _kind(self, index: int) -> tuple[bool, int]:
@@ -126,7 +152,8 @@ class PackClipMaker:
         forward = _shift(-x, -y) @ _scale_map((ih, iw), (nh, nw))
         if rng.random() < 0.5:
             forward = np.array([[-1.0, 0, w - 1], [0, 1, 0], [0, 0, 1]]) @ forward
-        return [_Frame([(item, forward, 1)], _jitter(rng, 0.05)) for item in items]
+        table = label_table({0: 0}, 1)
+        return [_Frame([(item, forward, table)], _jitter(rng, 0.05)) for item in items]
 
     def _static_plan(self, rng: np.random.Generator) -> list[_Frame]:
         h, w = self.hw
@@ -136,22 +163,29 @@ class PackClipMaker:
         nh, nw = max(h, math.ceil(ih * s)), max(w, math.ceil(iw * s))
         y, x = int(rng.integers(0, nh - h + 1)), int(rng.integers(0, nw - w + 1))
         cover = _shift(-x, -y) @ _scale_map((ih, iw), (nh, nw))
-        plan = [_Frame([(base, _affine3(random_affine(rng, self.hw)) @ cover, 1)])
+        kept = self.instances(base)[0][: self.max_objects]  # the largest instances; the rest: background
+        n_base = int(kept.size)
+        table = label_table({0: 0, **{int(v): k + 1 for k, v in enumerate(kept)}}, 0)
+        plan = [_Frame([(base, _affine3(random_affine(rng, self.hw)) @ cover, table)])
                 for _ in range(self.frames)]
-        n_extra = int(rng.integers(0, self.max_objects))  # 0..max-1 pasted objects
+        # 0..max-n_base pasted objects (0..max-1 for a single-object base)
+        n_extra = int(rng.integers(0, max(1, self.max_objects - n_base + 1)))
         distractor = rng.random() < 0.3
         for k in range(n_extra + int(distractor)):
             item = int(self.paste_items[int(rng.integers(self.paste_items.size))])
-            y0, y1, x0, x1 = (int(v) for v in self.pack.items[item, 6:10])
+            ids = self.instances(item)[0]
+            instance = int(ids[int(rng.integers(ids.size))]) if ids.size > 1 else int(ids[0])
+            y0, y1, x0, x1 = self._instance_box(item, instance)
             target = rng.uniform(0.2, 0.6) * min(h, w)
             scale = target / max(y1 - y0, x1 - x0)
             oh, ow = max(2, int((y1 - y0) * scale)), max(2, int((x1 - x0) * scale))
             resize = _scale_map((y1 - y0, x1 - x0), (oh, ow)) @ _shift(-x0, -y0)
             oy, ox = rng.uniform(0, max(1, h - oh)), rng.uniform(0, max(1, w - ow))
-            label = 0 if k == n_extra else k + 2  # the last paste is an unlabelled distractor
+            label = 0 if k == n_extra else n_base + 1 + k  # the last paste: unlabelled distractor
+            paste = label_table({instance: label}, -1)
             for frame in plan:
                 motion = random_affine(rng, (oh, ow), rotate=15, scale=(0.85, 1.15), shear=5, translate=0.15)
-                frame.layers.append((item, _shift(ox, oy) @ _affine3(motion) @ resize, label))
+                frame.layers.append((item, _shift(ox, oy) @ _affine3(motion) @ resize, paste))
         for frame in plan:
             frame.jitter = _jitter(rng, 0.08)
         return plan
@@ -169,14 +203,14 @@ class PackClipMaker:
         rows = np.array([layer[0] for layer in layers])
         items = np.array([layer[2] for layer in layers], np.int64)
         inverse = np.linalg.inv(np.stack([layer[3] for layer in layers]))[:, :2].astype(np.float32)
-        labels = np.array([layer[4] for layer in layers], np.int64)
+        tables = np.stack([layer[4] for layer in layers])
         pixels, table_rows = self.pixels.gather(items)
         dev = self.device
 
         def put(a: np.ndarray) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(a)).to(dev, non_blocking=True)
 
-        slots = [LayerBatch(put(rows[sel]), put(table_rows[sel]), put(inverse[sel]), put(labels[sel]))
+        slots = [LayerBatch(put(rows[sel]), put(table_rows[sel]), put(inverse[sel]), put(tables[sel]))
                  for sel in (slot == k for k in range(int(slot.max()) + 1))]
         rgb, lab = render(pixels, slots, self.hw)
         gain = put(np.stack([f.jitter[0] for f in frames]).astype(np.float32))

@@ -19,6 +19,7 @@ from vos_core.train.device_augment import (
     _reflect101,
     colour_jitter,
     compact_labels,
+    label_table,
     render,
 )
 from vos_core.train.pack_clips import DeviceBatches, PackClipMaker, PackClips, _jitter
@@ -58,7 +59,8 @@ def test_base_layer_matches_warp_affine() -> None:
     m = random_affine(rng, HW, rotate=15, scale=(0.9, 1.1), shear=5, translate=0.05)
     inverse = cv2.invertAffineTransform(m).astype(np.float32)
     one = torch.tensor([0])
-    slot = LayerBatch(one, one, torch.from_numpy(inverse)[None], torch.tensor([1]))
+    table = torch.from_numpy(label_table({0: 0}, 1))[None]
+    slot = LayerBatch(one, one, torch.from_numpy(inverse)[None], table)
     rgb, lab = render(_pixels(img, labels), [slot], HW)
     want = cv2.warpAffine(img, m, (HW[1], HW[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     got = rgb[0].permute(1, 2, 0).numpy()
@@ -74,8 +76,10 @@ def test_paste_layer_writes_colour_and_label_only_on_the_object() -> None:
     labels[5:10, 5:10] = 1
     shift = np.array([[1, 0, -10], [0, 1, -10]], np.float32)  # output (x, y) -> source (x - 10, y - 10)
     # the base: every output pixel reads source pixel (0, 0)
-    base = LayerBatch(torch.tensor([0]), torch.tensor([0]), torch.zeros(1, 2, 3), torch.tensor([0]))
-    paste = LayerBatch(torch.tensor([0]), torch.tensor([0]), torch.from_numpy(shift)[None], torch.tensor([3]))
+    base = LayerBatch(torch.tensor([0]), torch.tensor([0]), torch.zeros(1, 2, 3),
+                      torch.from_numpy(label_table({}, 0))[None])
+    paste = LayerBatch(torch.tensor([0]), torch.tensor([0]), torch.from_numpy(shift)[None],
+                       torch.from_numpy(label_table({1: 3}, -1))[None])
     rgb, lab = render(_pixels(img, labels), [base, paste], (32, 32))
     assert lab[0, 15:20, 15:20].eq(3).all() and lab.sum() == 3 * 25
     assert rgb[0, 0, 15:20, 15:20].eq(200).all() and rgb[0, 0, 0, 0] == 200

@@ -291,7 +291,7 @@ def test_mixed_stage_trains_on_video_and_static_clips(shared_data_dir: Path, tmp
     assert [type(s) for s in source.sources] == [DavisClips, StaticPseudoVideos]
     assert len(losses) == 1 and np.isfinite(losses[0])
     card = json.loads(card_path(tmp_path / "run" / "stcn.pt").read_text())
-    assert "half DAVIS" in card["data"] and "half static" in card["data"]
+    assert "half DAVIS" in card["data"] and "half static" in card["data"] and "pennfudan" in card["data"]
 
 
 def test_static_pseudo_videos(shared_data_dir: Path) -> None:
