@@ -4,11 +4,13 @@ static images, decoded once, resized to the training scale, memory-mappable, wit
     python -m vos_core.datapack --out DIR --max-mb N [--davis ROOT] [--static ROOT] [--crop 384]
                                 [--scale F] [--sets a,b] [--no-davis] [--no-static]
 
-``--davis`` / ``--static`` default to ``../shared/data/davis2016-train`` and ``../shared/data/static``;
-``--crop`` is the training crop the pack is made for (frames are stored at most 1.25x, static images
-at most 1.3x its size); ``--scale`` shrinks everything further. When the budget is too small the pack
-is downscaled, then thinned (every n-th DAVIS frame, then every m-th sequence and image): the
-manifest says what was dropped. The trainer reads a pack with ``--pack DIR``.
+``--davis`` / ``--static`` default to ``../shared/data/davis2016-train`` and ``../shared/data/static``
+(every static set there: ecssd, pascal_s, weizmann_horse, duts_tr, pennfudan, about 12,900 images;
+instance ids of multi-object masks are kept); ``--crop`` is the training crop the pack is made for
+(frames are stored at most 1.25x, static images at most 1.3x its size, never enlarged); ``--scale``
+shrinks everything further. When the budget is too small the pack is downscaled, then thinned (every
+k-th static image, then every n-th DAVIS frame, then every m-th sequence and image): the manifest
+says what was dropped. The trainer reads a pack with ``--pack DIR``.
 """
 
 from __future__ import annotations

@@ -39,8 +39,11 @@ ITEM_COLUMNS = ("offset", "height", "width", "kind", "group", "source_index", "y
 DAVIS, STATIC = 0, 1
 #: the largest frame the clip makers use is about 1.25x (DAVIS) / 1.3x (static) the crop
 DAVIS_ZOOM, STATIC_ZOOM = 1.25, 1.3
-#: what the budget tries, in order, before it drops items: (extra scale factor, DAVIS frame stride)
-LADDER = ((1.0, 1), (0.85, 1), (0.7, 1), (0.6, 1), (0.5, 1), (0.5, 2), (0.5, 3))
+#: what the budget tries, in order, before it drops sequences: (extra scale factor, DAVIS frame stride,
+#: 1 static image in n kept). Static images (about 12,900) are thinned before DAVIS frames (25 training
+#: sequences, the scarce kind) lose their frame rate.
+LADDER = ((1.0, 1, 1), (0.85, 1, 1), (0.7, 1, 1), (0.6, 1, 1), (0.5, 1, 1), (0.5, 1, 2), (0.5, 1, 4),
+          (0.5, 2, 4), (0.5, 3, 4))
 LICENCES = {
     "davis2016-train": "DAVIS 2016 (Perazzi et al., CVPR 2016), CC BY 4.0",
     "ecssd": "ECSSD (Shi, Yan, Xu, Jia), research use",
@@ -75,6 +78,7 @@ class PackPlan:
     entries: list[_Entry]
     sizes: list[tuple[int, int]]
     groups: list[tuple[int, str]] = field(default_factory=list)
+    static_every: int = 1
 
     @property
     def nbytes(self) -> int:
@@ -141,34 +145,34 @@ def stored_size(entry_hw: tuple[int, int], kind: int, crop: int, factor: float) 
     return max(1, round(h * s)), max(1, round(w * s))
 
 
-def _select(entries: list[_Entry], stride: int, keep_every: int) -> list[_Entry]:
+def _select(entries: list[_Entry], stride: int, keep_every: int, static_every: int = 1) -> list[_Entry]:
     """Every ``stride``-th frame of each kept sequence; every ``keep_every``-th sequence and every
-    ``keep_every``-th image of each static set (always the first ones)."""
+    ``keep_every · static_every``-th image of each static set (always the first ones)."""
     davis_groups = sorted({e.group for e in entries if e.kind == DAVIS})
     kept_groups = set(davis_groups[::keep_every])
     return [e for e in entries
             if (e.kind == DAVIS and e.group in kept_groups and e.index % stride == 0)
-            or (e.kind == STATIC and e.index % keep_every == 0)]
+            or (e.kind == STATIC and e.index % (keep_every * static_every) == 0)]
 
 
 def plan_pack(entries: list[_Entry], groups: list[tuple[int, str]], max_bytes: int, crop: int,
               scale: float = 1.0) -> PackPlan:
     """The first step of ``LADDER`` that fits ``max_bytes``; past the ladder, keep every m-th
-    sequence and static image (m = 2, 3, ...) at the ladder's last step."""
-    def make(factor: float, stride: int, keep_every: int) -> PackPlan:
-        chosen = _select(entries, stride, keep_every)
+    sequence and static image of those kept (m = 2, 3, ...) at the ladder's last step."""
+    def make(factor: float, stride: int, keep_every: int, static_every: int) -> PackPlan:
+        chosen = _select(entries, stride, keep_every, static_every)
         sizes = [stored_size(e.hw, e.kind, crop, factor * scale) for e in chosen]
-        return PackPlan(factor, stride, keep_every, chosen, sizes, groups)
+        return PackPlan(factor, stride, keep_every, chosen, sizes, groups, static_every)
 
-    for factor, stride in LADDER:
-        plan = make(factor, stride, 1)
+    for factor, stride, static_every in LADDER:
+        plan = make(factor, stride, 1, static_every)
         if plan.nbytes <= max_bytes:
             return plan
-    factor, stride = LADDER[-1]
+    factor, stride, static_every = LADDER[-1]
     largest = max(sum(1 for e in entries if e.kind == STATIC and e.group == g) for g in range(len(groups)))
     largest = max(largest, len(groups))
     for keep_every in range(2, largest + 1):
-        plan = make(factor, stride, keep_every)
+        plan = make(factor, stride, keep_every, static_every)
         if plan.nbytes <= max_bytes:
             return plan
     raise VosInputError(f"the size budget of {max_bytes / 2**20:.2f} MB is too small: the smallest pack "
@@ -262,8 +266,11 @@ def _manifest(plan: PackPlan, entries: list[_Entry], items: np.ndarray, crop: in
     if plan.stride > 1:
         decisions.append(f"budget: 1 DAVIS frame in {plan.stride} kept "
                          "(clip intervals still count source frames)")
+    if plan.static_every > 1:
+        decisions.append(f"budget: 1 static image in {plan.static_every} kept (every DAVIS sequence kept)")
     if plan.keep_every > 1:
-        decisions.append(f"budget: 1 DAVIS sequence and 1 static image in {plan.keep_every} kept "
+        decisions.append(f"budget: 1 DAVIS sequence in {plan.keep_every} and 1 static image in "
+                         f"{plan.keep_every * plan.static_every} kept "
                          f"({dropped} of {len(entries)} source images dropped)")
     sources = ([{"path": str(davis), "licence": LICENCES["davis2016-train"]}] if davis else []) + (
         [{"path": str(static / name), "licence": LICENCES.get(name, "see the source's README")}
@@ -271,6 +278,7 @@ def _manifest(plan: PackPlan, entries: list[_Entry], items: np.ndarray, crop: in
     return {
         "format": FORMAT, "version": VERSION, "crop": crop, "scale": scale, "max_mb": max_mb,
         "factor": plan.factor, "davis_stride": plan.stride, "keep_every": plan.keep_every,
+        "static_every": plan.static_every,
         "bytes": int(plan.nbytes), "items": int(items.shape[0]), "pixels": int(items[:, 1].dot(items[:, 2])),
         "decisions": decisions, "sources": sources, "groups": groups,
         "excluded_sequences": list(DEV_SEQUENCES), "item_columns": list(ITEM_COLUMNS),

@@ -109,3 +109,15 @@ def test_pack_clips_keep_instances_as_objects(pack: DataPack) -> None:
         assert int(labels[b].max()) <= int(n[b])
     single = PackClipMaker(pack, "static", HW, seed=0, max_objects=1)
     assert set(single.make(range(20), 0)[2].tolist()) == {1}
+
+
+def test_pack_budget_thins_static_images_before_davis_frames(tmp_path: Path) -> None:
+    davis, static = make_davis(tmp_path / "davis"), make_static(tmp_path / "static")
+    full = write_pack(tmp_path / "full", 50, davis=davis, static=static, crop=64)
+    small_mb = full["bytes"] * 0.23 / 2**20
+    small = write_pack(tmp_path / "small", small_mb, davis=davis, static=static, crop=64)
+    assert small["static_every"] > 1 and small["davis_stride"] == 1 and small["keep_every"] == 1
+    assert any("1 static image in" in d and "every DAVIS sequence kept" in d for d in small["decisions"])
+    kept = DataPack(tmp_path / "small")
+    assert len(kept.sequences) == 2 and sum(g.items.size for g in kept.sequences) == 7 + 5
+    assert sum(g.items.size for g in kept.static_sets) < 4 + 3
