@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         engine.ready.connect(lambda arch: self.status.set_model(arch))
         engine.device_ready.connect(self.status.set_device)
         engine.progress.connect(self.status.run_progress)
+        engine.adapting.connect(self.status.run_adapting)
         engine.paused_changed.connect(self._on_paused)
 
     def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:

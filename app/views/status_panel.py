@@ -1,5 +1,5 @@
 """Status bar content: frame n/N, active object, model, memory size, and the propagation progress
-(with frames/s and time left)."""
+(with frames/s and time left; before the first frame, the adaptation learning from the masks)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,15 @@ class StatusPanel(QWidget):
         self._paused = False
         self.progress.show()
         self.fps.setText("starting…")
+        self.fps.show()
+
+    def run_adapting(self, masks: int) -> None:
+        """Before a run's first frame the engine learns from the user's masks (a few seconds): a
+        busy bar and "Learning from your N masks…" until the first frame's progress."""
+        self._paused = False
+        self.progress.setRange(0, 0)  # busy: no frame count yet
+        self.progress.show()
+        self.fps.setText(f"Learning from your {masks} mask{'' if masks == 1 else 's'}…")
         self.fps.show()
 
     def run_progress(self, done: int, total: int, fps: float, eta_s: float) -> None:

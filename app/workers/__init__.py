@@ -18,7 +18,8 @@ Engine (``engine_client.py`` / ``engine.py``, ``engine_run.py``, ``engine_signal
     ``device_ready(str device)`` (just before ``ready``: "CPU" or "CUDA (<GPU>)"),
     ``frame_ready(object FrameResult)``, ``progress(int done, int total, float fps, float eta_s)``,
     ``memory_changed(object MemoryStats)``,
-    ``run_started(int start, int end, str direction)``, ``run_finished(bool completed)``,
+    ``run_started(int start, int end, str direction)``, ``adapting(int masks)`` (before the first
+    frame, while the adaptation learns from the references), ``run_finished(bool completed)``,
     ``failed(str message)``, ``busy_changed(bool)``, ``paused_changed(bool)``.
 
 Export / import (``export.py``, ``davis_export.py``)

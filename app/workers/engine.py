@@ -317,6 +317,18 @@ class EngineWorker:
         self._end_run()
         self._close_session()
 
+    def adapt_for_run(self) -> bool:
+        """(From the run's first step, before its first frame.) When the session's adaptation has
+        to learn from changed references, say so with ``adapting(n)`` and refit it now (seconds).
+        -> True when it refitted."""
+        session = self._session
+        count = session.adaptation_due() if session is not None else 0
+        if session is None or not count:
+            return False
+        self.signals.adapting.emit(count)
+        session.adapt()
+        return True
+
     def report_frame(self, result: FrameResult, done: int, total: int, fps: float, eta: float) -> None:
         self.signals.frame_ready.emit(result)
         self.signals.progress.emit(done, total, fps, eta)

@@ -34,6 +34,8 @@ class PropagationRun(Job):
         self.resumed_at = time.perf_counter()
 
     def work(self) -> Iterator[FrameResult]:
+        if self.engine.adapt_for_run():
+            self.resumed_at = time.perf_counter()  # the speed and time left count frames only
         while self.count < self.total:
             try:
                 result = next(self.frames)

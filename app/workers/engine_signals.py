@@ -29,6 +29,7 @@ class EngineSignals(QObject):
     progress = Signal(int, int, float, float)  # done, total, frames/s, eta seconds
     memory_changed = Signal(object)  # MemoryStats
     run_started = Signal(int, int, str)  # start, end, direction
+    adapting = Signal(int)  # a run learns from this many references first (seconds), then frames follow
     run_finished = Signal(bool)  # True when the run reached its end frame
     failed = Signal(str)
     busy_changed = Signal(bool)

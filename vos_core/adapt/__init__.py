@@ -67,6 +67,21 @@ class Adapter:
     def model(self) -> VosModel:
         return self.method.model
 
+    def stale(self, masks: Mapping[int, np.ndarray], ids: tuple[int, ...]) -> bool:
+        """True when :meth:`sync` with these given masks (frame -> H×W labels) and objects ``ids``
+        would refit now: adaptation on, and a mask new, changed or gone, or ``ids`` changed. Reads
+        only (callers announce the refit with it, e.g. before a run's first frame)."""
+        if not self.config.enabled:
+            return False
+        if ids != self._ids or set(masks) != set(self._known):
+            return True
+        return any(self._known[index] != _digest(labels) for index, labels in masks.items())
+
+    @staticmethod
+    def learns_from(masks: Mapping[int, np.ndarray]) -> int:
+        """How many of these given masks a refit learns from (the latest ``MAX_GIVEN``)."""
+        return min(len(masks), MAX_GIVEN)
+
     def sync(
         self,
         masks: Mapping[int, np.ndarray],
@@ -81,17 +96,14 @@ class Adapter:
         if not self.config.enabled:
             return self.base
         t0 = time.perf_counter()
-        changed = ids != self._ids
+        if not self.stale(masks, ids):
+            return self.model
         for index in list(self._known):
             if index not in masks or self._known[index] != _digest(masks[index]):
                 del self._known[index]
-                changed = True
         for index in sorted(masks):
             if index not in self._known:
                 self._known[index] = _digest(masks[index])
-                changed = True
-        if not changed:
-            return self.model
         keep = list(self._known)[-MAX_GIVEN:]  # the latest given
         self.given = {i: g for i, g in self.given.items() if i in keep and i in masks}
         cfg = self.config

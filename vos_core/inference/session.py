@@ -133,7 +133,7 @@ class InferenceSession(FramePipeline):
         if (end - start) * step < 0:
             raise VosInputError(f"cannot propagate {direction} from frame {start} to frame {end}")
         indices = list(range(start + step, end + step, step))
-        self._adapt()
+        self.adapt()
         # the run replaces these frames' predictions: memory forgets them first, then takes in
         # the references not yet encoded (the start frame's is written by _seed)
         self.forget_predictions(indices)
@@ -203,16 +203,25 @@ class InferenceSession(FramePipeline):
         self.bank.drop_object(slot)
         self.refs.drop_object(object_id)
 
-    # ------------------------------------------------------------------ internals
-    def _adapt(self) -> None:
-        """Fit the adaptation to the references if they changed; when the model to run changes,
-        the references are encoded again with it (lazily, as new references)."""
+    # ------------------------------------------------------------------ adaptation
+    def adaptation_due(self) -> int:
+        """How many references the adaptation will learn from when the next run starts: 0 unless
+        a refit is due (the references or objects changed since the last one; it takes seconds)."""
+        if not self.adapter.stale(self.annotations, self.objects.ids):
+            return 0
+        return self.adapter.learns_from(self.annotations)
+
+    def adapt(self) -> None:
+        """Fit the adaptation to the references if they changed (every run does this first; call
+        it before to time or announce it); when the model to run changes, the references are
+        encoded again with it (lazily, as new references)."""
         model = self.adapter.sync(self.annotations, self.objects.ids, self._reference_view)
         if model is not self.model:
             self.model = model
             for index, labels in list(self.annotations.items()):
                 self.set_reference(index, labels)
 
+    # ------------------------------------------------------------------ internals
     def _reference_view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``index`` and its reference at the processing size (h×w×3 uint8, h×w labels)."""
         rgb = self._read(index, None)
