@@ -75,8 +75,8 @@ def non_negative_int(text: str) -> int:
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """``--arch``, ``--process-height``, ``--threads``, ``--adapt/--no-adapt``, ``--adapt-steps``
-    and ``--adapt-copies``."""
+    """``--arch``, ``--process-height``, ``--threads``, ``--adapt/--no-adapt``, ``--flip/--no-flip``,
+    ``--adapt-steps`` and ``--adapt-copies``."""
     from vos_core.models.registry import default_arch
 
     defaults = SessionConfig()
@@ -97,6 +97,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "--adapt", action=argparse.BooleanOptionalAction, default=defaults.adapt.enabled,
         help="learn from the given masks before propagating (adaptation to the video; default: "
         "%(default)s; up to about 10 s per given mask on 2 CPU cores)",
+    )
+    parser.add_argument(
+        "--flip", action=argparse.BooleanOptionalAction, default=defaults.flip,
+        help="test-time augmentation: also read each frame mirrored and average (about half the "
+        "fps; default: %(default)s)",
     )
     parser.add_argument(
         "--adapt-steps", type=positive_int, default=defaults.adapt.steps, metavar="N",
@@ -129,6 +134,7 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
             adapt=AdaptConfig(
                 enabled=args.adapt, steps=args.adapt_steps, copies=args.adapt_copies
             ),
+            flip=args.flip,
         )
     except ValueError as error:
         raise VosInputError(str(error)) from error

@@ -114,6 +114,8 @@ class SessionConfig:
     accelerate: run the frame encoder through ONNX Runtime on the CPU when available.
     threads: torch/ORT intra-op threads (0 = all cores).
     adapt: adaptation to the video at hand (:class:`AdaptConfig`).
+    flip: test-time augmentation: each predicted frame is also encoded, read and decoded mirrored
+        left-right, and the two predictions are averaged (about half the fps); off by default.
     """
 
     arch: str = "propagation"
@@ -125,6 +127,7 @@ class SessionConfig:
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    flip: bool = False
 
     def __post_init__(self) -> None:
         if self.process_height is not None and self.process_height < 64:

@@ -161,8 +161,10 @@ class RunManifest:
     source: absolute path; frames, height, width: its length and frame size; first_frame: SHA-256 of
     frame 0's pixels (a replaced video at the same path); masks: SHA-256 of the given masks (frame
     indices and labels); arch, weights: the architecture and the SHA-256 of its weights file (None for
-    a training-free one); process_height, threads, backward, adapt: the settings that change the
-    result (records written before adaptation existed read as ``adapt=False``).
+    a training-free one); process_height, threads, backward, adapt, adapt_steps, adapt_copies, flip:
+    the settings that change the result (records written before these existed read as without them;
+    steps and copies are recorded only when adapting, so a record of an adapted run from before they
+    were recorded does not match a run with today's adaptation).
     """
 
     source: str
@@ -177,6 +179,9 @@ class RunManifest:
     threads: int
     backward: bool
     adapt: bool = False
+    adapt_steps: int | None = None
+    adapt_copies: int | None = None
+    flip: bool = False
 
     @staticmethod
     def of(
@@ -204,6 +209,9 @@ class RunManifest:
             first_frame=first, masks=masks_hash.hexdigest(), arch=config.arch, weights=weights,
             process_height=config.process_height, threads=config.threads, backward=backward,
             adapt=config.adapt.enabled,
+            adapt_steps=config.adapt.steps if config.adapt.enabled else None,
+            adapt_copies=config.adapt.copies if config.adapt.enabled else None,
+            flip=config.flip,
         )  # fmt: skip
 
     def differences(self, other: RunManifest) -> list[str]:

@@ -21,11 +21,13 @@ class FrameReader(Protocol):
 
 @dataclass(frozen=True)
 class Prepared:
-    """A frame read and encoded ahead of its readout (times in milliseconds)."""
+    """A frame read and encoded ahead of its readout (times in milliseconds); ``mirrored``: the
+    features of the frame mirrored left-right (flip test-time augmentation), or None."""
 
     features: FrameFeatures
     read_ms: float
     encode_ms: float
+    mirrored: FrameFeatures | None = None
 
 
 def processing_size(hw: tuple[int, int], max_height: int, min_height: int = 0) -> tuple[int, int]:

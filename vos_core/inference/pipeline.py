@@ -126,8 +126,9 @@ class FramePipeline:
         rgb = self._read(index, frame)
         t1 = time.perf_counter()
         feats = self._encode(rgb)
+        mirrored = self._encode(rgb[:, ::-1]) if self.config.flip else None
         t2 = time.perf_counter()
-        return Prepared(feats, (t1 - t0) * 1000, (t2 - t1) * 1000)
+        return Prepared(feats, (t1 - t0) * 1000, (t2 - t1) * 1000, mirrored)
 
     def _process(
         self,
@@ -154,7 +155,7 @@ class FramePipeline:
                 labels = given
                 quality = self.quality.given(index, feats.key, probs, ids)
             else:
-                probs, readout_ms = self._read_and_decode(feats, ids)
+                probs, readout_ms = self._read_and_decode(feats, ids, prepared.mirrored)
                 agg = aggregate(probs, self.model.exclusive)  # background + objects
                 assert self._frame_hw is not None
                 labels = probs_to_labels(upsample_to(agg, self._frame_hw), ids)
@@ -186,18 +187,30 @@ class FramePipeline:
             object_quality=quality.objects,
         )
 
-    def _read_and_decode(self, feats: FrameFeatures, ids: tuple[int, ...]) -> tuple[torch.Tensor, float]:
+    def _read_and_decode(
+        self, feats: FrameFeatures, ids: tuple[int, ...], mirrored: FrameFeatures | None = None
+    ) -> tuple[torch.Tensor, float]:
         """Read the memory for this frame and decode -> (O×H×W object probabilities at the
-        processing resolution, readout milliseconds). Zeros when there is nothing to read."""
+        processing resolution, readout milliseconds). Zeros when there is nothing to read.
+        ``mirrored`` (flip test-time augmentation): the mirrored frame is read too (against the
+        same bank and the mirrored recent frames) and decoded, and its probabilities, mirrored
+        back, are averaged in; usage statistics count the plain reading only."""
         if not ids or not (len(self.bank) or self.bank.recent):
             return torch.zeros((len(ids), *feats.image_hw), device=self.device), 0.0
         t0 = time.perf_counter()
         view = self.bank.view()
-        readout = self.model.read_memory(
-            feats, view, [r.features for r in self.bank.recent], self.config.readout
-        )
+        recent = [r.features for r in self.bank.recent]
+        readout = self.model.read_memory(feats, view, recent, self.config.readout)
         readout_ms = (time.perf_counter() - t0) * 1000
         probs = self.adapter.refine(feats, self.model.decode(feats, readout))
+        if mirrored is not None:
+            t0 = time.perf_counter()
+            other = self.model.read_memory(
+                mirrored, view, [r.mirrored() for r in recent], self.config.readout
+            )
+            readout_ms += (time.perf_counter() - t0) * 1000
+            flipped = self.adapter.refine(mirrored, self.model.decode(mirrored, other))
+            probs = (probs + flipped.flip(-1)) / 2
         if view is not None and readout.pixel_weight is not None:
             self.bank.record_usage(view, readout.pixel_weight, readout.n_queries)
         self.bank.recent_contribution = readout.recent_share

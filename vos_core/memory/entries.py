@@ -59,6 +59,21 @@ class MemoryFeatures:
         tensors = (self.key, self.value, self.fine_key, self.fine_value)
         return sum(t.numel() * t.element_size() for t in tensors if t is not None)
 
+    def mirrored(self) -> MemoryFeatures:
+        """The same features mirrored left-right on their grids (for a mirrored query's local
+        readout). Pruned tensors (no grid size) are a set of pixels read without positions: they
+        stay as they are."""
+
+        def flip(t: torch.Tensor | None, hw: tuple[int, int] | None) -> torch.Tensor | None:
+            if t is None or hw is None:
+                return t
+            return t.unflatten(-1, hw).flip(-1).flatten(-2)
+
+        return replace(
+            self, key=flip(self.key, self.hw), value=flip(self.value, self.hw),  # type: ignore[arg-type]
+            fine_key=flip(self.fine_key, self.fine_hw), fine_value=flip(self.fine_value, self.fine_hw),
+        )
+
     def with_objects(self, n_objects: int) -> MemoryFeatures:
         """Pad values with zero (absent) objects up to ``n_objects``."""
         extra = n_objects - self.n_objects
