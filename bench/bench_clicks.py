@@ -1,11 +1,13 @@
 """Click-to-mask latency at 480p: the one-time frame encoding and the per-click cost with cached features.
 
     python bench/bench_clicks.py [--weights FILE] [--threads N] [--clicks 20] [--frames 3] [--zoom-size N]
+        [--no-local]
 
 On real DAVIS dev first frames when ``../shared/data`` is there (synthetic 854×480 frames otherwise),
 each frame is encoded once (the frame's features are then cached), then ``--clicks`` protocol clicks
 are made; each click runs the click head and the edge refinement, and, once the zoom-in starts (after
-the first click), the encoder on the zoom crop (reused while the crop stays the same). Printed:
+the first click), the encoder on the zoom crop (reused while the crop stays the same), and, once
+the click-local steps start, the encoder and the head on the small square around the click. Printed:
 ms per encoding (the one-time cost per frame), ms per click (median and 90th percentile; head and
 edge refinement split), and their ratios, all from this one run.
 """
@@ -64,15 +66,21 @@ def main() -> int:
         default=None,
         help="zoom-in input long side (0 = no zoom; default: the model's)",
     )
+    p.add_argument("--no-local", action="store_true", help="no click-local steps")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     seg = ClickSegmenter.load(args.weights, threads=args.threads)
     if args.zoom_size is not None:
         seg.zoom = replace(seg.zoom or ZoomIn(), size=args.zoom_size) if args.zoom_size else None
+    if args.no_local:
+        seg.local = None
     data = frames(args.frames)
     seg.encode(data[0][0])  # warm-up: the ONNX export for this size
     t0 = time.perf_counter()
-    for hw in input_sizes(seg.zoom.size) if seg.zoom else []:  # and for each zoom-in input size
+    sizes = input_sizes(seg.zoom.size) if seg.zoom else []
+    if seg.local and seg.local.size:
+        sizes.append((seg.local.size, seg.local.size))
+    for hw in sizes:  # and for each zoom-in and local input size
         seg.encoder(torch.zeros(1, 3, *hw))
     warm_s = time.perf_counter() - t0
     encode_ms, head_ms, refine_ms = [], [], []
@@ -101,6 +109,8 @@ def main() -> int:
     print(f"frames {len(data)} at {w}x{h}, working height {seg.work_height}, threads {args.threads}")
     zoom = f"long side {seg.zoom.size}, after {seg.zoom.skip_clicks} click(s)" if seg.zoom else "off"
     print(f"zoom-in: {zoom}; one-time encoder export for the zoom input sizes {warm_s:.1f} s")
+    local = f"{seg.local.size} px square after {seg.local.skip_clicks} click(s)" if seg.local else "off"
+    print(f"click-local steps: {local}")
     print(f"encode (once per frame): {enc_mean:.1f} ms")
     print(
         f"click (cached features): median {med:.1f} ms, p90 {np.percentile(click_ms, 90):.1f} ms "

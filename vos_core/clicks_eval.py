@@ -4,6 +4,7 @@
     python -m vos_core.clicks_eval --images DIR [--split all|heldout]
         [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
         [--zoom-size N] [--zoom-expansion F] [--zoom-min-crop F] [--zoom-skip K]
+        [--no-local] [--local-skip K] [--local-size N] [--local-side F]
 
 Each object of each frame (DAVIS: the first frame of each sequence, or every annotated frame;
 ``--images``: a folder with ``images/`` and ``masks/``, one object per label; ``--split heldout``
@@ -13,7 +14,9 @@ region, positive on a false negative, negative on a false positive, up to ``--ma
 one line per object (unless ``--quiet``), mean IoU after 1, 3 and 5 clicks, the per-click time, and
 as the last line ``NoC@85 <x> NoC@90 <y>``. ``--method grabcut`` scores the GrabCut baseline, which
 starts from the object's tight box (the box counts as its first click). The model zooms in after
-the first click (:mod:`vos_core.interactive.clicks.zoom`); ``--zoom-size 0`` turns that off.
+the first click (:mod:`vos_core.interactive.clicks.zoom`); ``--zoom-size 0`` turns that off. After
+the first clicks each click's changes are kept near it and re-run on a small square around it
+(:mod:`vos_core.interactive.clicks.local`); ``--no-local`` turns that off.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 from vos_core.cli_common import OneLineParser, UsageError, non_negative_int, positive_int, run_cli
 from vos_core.errors import VosInputError
+from vos_core.interactive.clicks.local import LocalRefine
 from vos_core.interactive.clicks.zoom import ZoomIn
 
 
@@ -89,6 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="K",
         help="model: clicks before zooming in",
+    )
+    p.add_argument("--no-local", action="store_true", help="model: no click-local steps")
+    p.add_argument(
+        "--local-skip",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="model: clicks before the local steps",
+    )
+    p.add_argument(
+        "--local-size",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="model: side of the local square at the model input (0 = merge only)",
+    )
+    p.add_argument(
+        "--local-side", type=float, default=None, metavar="F", help="model: local square / object size"
     )
     p.add_argument("--max-clicks", type=positive_int, default=20)
     p.add_argument("--limit", type=non_negative_int, default=0, help="score at most N objects (0 = all)")
@@ -154,6 +176,14 @@ def _zoom(zoom: ZoomIn | None, args: argparse.Namespace) -> ZoomIn | None:
     return replace(zoom or ZoomIn(), **{k: v for k, v in changes.items() if v is not None})
 
 
+def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine | None:
+    """The segmenter's click-local steps with the command line's overrides (``--no-local``: none)."""
+    if args.no_local:
+        return None
+    changes = {"skip_clicks": args.local_skip, "size": args.local_size, "rel_side": args.local_side}
+    return replace(local or LocalRefine(), **{k: v for k, v in changes.items() if v is not None})
+
+
 def _main(args: argparse.Namespace) -> int:
     import torch
 
@@ -169,6 +199,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.refine_radius is not None:
             segmenter.refine_radius = args.refine_radius
         segmenter.zoom = _zoom(segmenter.zoom, args)
+        segmenter.local = _local(segmenter.local, args)
         method = ModelMethod(segmenter)
     samples = (
         davis_samples(args.davis, args.sequences, args.frames, args.frame_step)

@@ -64,7 +64,9 @@ def test_model_method_encodes_once_and_predicts_at_the_frame_size(one_thread: No
             calls.append(tuple(rgb.shape))
             return encoder(rgb)
 
-    seg = ClickSegmenter(ClickHead(), Counting(encoder.net, accelerate=False), work_height=64, zoom=None)
+    seg = ClickSegmenter(
+        ClickHead(), Counting(encoder.net, accelerate=False), work_height=64, zoom=None, local=None
+    )
     img, gt = disk_image(hw=(90, 120))
     trace = run_protocol(ModelMethod(seg), img, gt, max_clicks=3)
     assert len(trace.ious) == 3 and all(0.0 <= v <= 1.0 for v in trace.ious)

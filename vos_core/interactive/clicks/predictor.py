@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from vos_core.errors import VosInputError, WeightsError
+from vos_core.interactive.clicks.local import LocalRefine, local_box, merge_near_click
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import Click
 from vos_core.interactive.clicks.zoom import DEFAULT_ZOOM, Box, ZoomIn, crop_box, input_size
@@ -31,6 +32,8 @@ WEIGHTS_FILE = "clicks.pt"
 WORK_HEIGHT = 480
 #: default radius of the guided filter that snaps mask boundaries to image edges
 REFINE_RADIUS = 5
+#: the click-local steps the shipped segmenter uses
+DEFAULT_LOCAL = LocalRefine()
 
 @dataclass(frozen=True)
 class FrameEncoding:
@@ -91,6 +94,7 @@ class ClickSegmenter:
         cache_frames: int = 4,
         refine_radius: int = REFINE_RADIUS,
         zoom: ZoomIn | None = DEFAULT_ZOOM,
+        local: LocalRefine | None = DEFAULT_LOCAL,
     ) -> None:
         self.head = head.eval()
         self.encoder = encoder
@@ -102,6 +106,8 @@ class ClickSegmenter:
         #: zoom-in after the first clicks (:mod:`.zoom`); None: every click on the whole frame
         self.zoom = zoom
         self._zoom_last: tuple[FrameEncoding, Box, FrameEncoding] | None = None
+        #: click-local merge and re-run after the first clicks (:mod:`.local`); None: off
+        self.local = local
 
     @staticmethod
     def load(
@@ -165,17 +171,56 @@ class ClickSegmenter:
         """Clicks (frame pixels), optional previous mask (H×W bool or probabilities) and box ->
         H×W float32 object probability at the frame size. With :attr:`zoom` set, clicks after the
         first ``zoom.skip_clicks`` run on a crop around the mask and the clicks (:mod:`.zoom`),
-        encoded at ``zoom.size``; the rest of the frame keeps the previous mask."""
+        encoded at ``zoom.size``; the rest of the frame keeps the previous mask. With :attr:`local`
+        set, clicks after the first ``local.skip_clicks`` then keep only the changes connected to
+        the new click and re-run on a small square around it (:mod:`.local`)."""
         fh, fw = enc.frame_hw
         if prev_mask is not None and prev_mask.shape != (fh, fw):
             raise VosInputError(f"previous mask is {prev_mask.shape}, the frame {(fh, fw)}")
+        if self._local_only(clicks, prev_mask):
+            assert prev_mask is not None
+            return self._local_step(enc, clicks, prev_mask, box, prev_mask.astype(np.float32))
         region = self._zoom_region(enc, clicks, prev_mask)
         if region is None:
-            return self._run(enc.feats, enc.rgb, (0, 0, fh, fw), clicks, prev_mask, box)
-        y0, x0, y1, x1 = region
-        view = self._zoom_encoding(enc, region)
-        prob = np.zeros((fh, fw), np.float32) if prev_mask is None else prev_mask.astype(np.float32)
-        prob[y0:y1, x0:x1] = self._run(view.feats, view.rgb, region, clicks, prev_mask, box)
+            prob = self._run(enc.feats, enc.rgb, (0, 0, fh, fw), clicks, prev_mask, box)
+        else:
+            y0, x0, y1, x1 = region
+            view = self._zoom_encoding(enc, region)
+            prob = np.zeros((fh, fw), np.float32) if prev_mask is None else prev_mask.astype(np.float32)
+            prob[y0:y1, x0:x1] = self._run(view.feats, view.rgb, region, clicks, prev_mask, box)
+        return self._local_step(enc, clicks, prev_mask, box, prob)
+
+    def _local_only(self, clicks: Sequence[Click], prev_mask: np.ndarray | None) -> bool:
+        cfg = self.local
+        return (
+            cfg is not None
+            and not cfg.global_run
+            and cfg.size > 0
+            and prev_mask is not None
+            and len(clicks) > cfg.skip_clicks
+        )
+
+    def _local_step(
+        self,
+        enc: FrameEncoding,
+        clicks: Sequence[Click],
+        prev_mask: np.ndarray | None,
+        box: Box | None,
+        prob: np.ndarray,
+    ) -> np.ndarray:
+        """The click-local steps (:mod:`.local`) on the prediction ``prob`` (H×W) of the last click."""
+        cfg = self.local
+        if cfg is None or prev_mask is None or len(clicks) <= cfg.skip_clicks:
+            return prob
+        click = clicks[-1]
+        if cfg.merge and cfg.global_run:
+            prob = merge_near_click(prev_mask.astype(np.float32), prob, click, cfg.touch)
+        if cfg.size:
+            region = local_box(prob, click, enc.frame_hw, cfg)
+            y0, x0, y1, x1 = region
+            view = self._crop_encoding(enc, region, (cfg.size, cfg.size))
+            prob = np.array(prob, np.float32)
+            prob[y0:y1, x0:x1] = self._run(view.feats, view.rgb, region, clicks, prob, box)
         return prob
 
     def _zoom_region(
@@ -199,8 +244,14 @@ class ClickSegmenter:
         last = self._zoom_last
         if last is not None and last[0] is enc and last[1] == region:
             return last[2]
+        view = self._crop_encoding(enc, region, input_size(region, self.zoom.size))
+        self._zoom_last = (enc, region, view)
+        return view
+
+    def _crop_encoding(self, enc: FrameEncoding, region: Box, in_hw: tuple[int, int]) -> FrameEncoding:
+        """The crop ``region`` of the frame (frame pixels) resized to ``in_hw`` and encoded."""
         y0, x0, y1, x1 = region
-        in_h, in_w = input_size(region, self.zoom.size)
+        in_h, in_w = in_hw
         if enc.frame is not None:
             crop = enc.frame[y0:y1, x0:x1]
         else:  # only the working-size image: crop it where the region falls
@@ -211,9 +262,7 @@ class ClickSegmenter:
         method = cv2.INTER_AREA if in_h < crop.shape[0] else cv2.INTER_LINEAR
         crop = cv2.resize(np.ascontiguousarray(crop), (in_w, in_h), interpolation=method)
         rgb = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1)[None].float()
-        view = FrameEncoding(self.encoder(rgb), rgb, (y1 - y0, x1 - x0))
-        self._zoom_last = (enc, region, view)
-        return view
+        return FrameEncoding(self.encoder(rgb), rgb, (y1 - y0, x1 - x0))
 
     def _run(
         self,
