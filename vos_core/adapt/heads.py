@@ -21,6 +21,7 @@ import warnings
 import torch
 from torch import nn
 
+from vos_core.adapt.adam import Adam
 from vos_core.adapt.samples import GivenFrame, class_map, fresh, one_hot
 from vos_core.config import AdaptConfig, ReadoutConfig
 from vos_core.memory.entries import MemoryFeatures
@@ -89,7 +90,7 @@ class HeadTuner:
         params = head_parameters(tuned, cfg.decoder_only)
         for p in params:
             p.requires_grad_(True)
-        opt = torch.optim.Adam(params, lr=cfg.lr)
+        opt = Adam(params, lr=cfg.lr)
         frames = sorted(given.values(), key=lambda g: g.index)
         rng = random.Random(cfg.seed)
         loss_cfg = SegLossConfig()
@@ -98,7 +99,7 @@ class HeadTuner:
         with warnings.catch_warnings(), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
             for _ in range(cfg.steps):
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
                 loss = self._clip_loss(tuned, frames, ids, rng, loss_cfg)
                 loss.backward()
                 opt.step()
