@@ -132,7 +132,8 @@ def session_config(args: argparse.Namespace) -> SessionConfig:
         return SessionConfig(
             arch=args.arch, process_height=args.process_height, threads=args.threads,
             adapt=AdaptConfig(
-                enabled=args.adapt, steps=args.adapt_steps, copies=args.adapt_copies
+                enabled=args.adapt, steps=args.adapt_steps, copies=args.adapt_copies,
+                threads=args.threads,
             ),
             flip=args.flip,
         )

@@ -71,7 +71,9 @@ class AdaptConfig:
     without trained heads always use it). copies: augmented copies encoded per given mask; steps /
     lr / top_p: optimiser steps per refit, Adam learning rate, bootstrapped-CE fraction ("heads");
     decoder_only: train the decoder alone ("heads"); ridge / fusion: ridge penalty and fusion weight
-    ("target"); seed: augmentation and sampling seed.
+    ("target"); seed: augmentation and sampling seed; threads: torch threads of a refit (0 = every
+    core: it runs before a run's frames, so the engine's own share, e.g. one core left to the GUI,
+    need not bind it).
 
     Chosen on the dev split (stcn): "heads" with 60 steps on 8 copies scores J&F 0.858 against
     0.768 without adaptation, in 7.2-7.5 s per refit on this 2-core CPU (both cores, idle machine;
@@ -90,12 +92,15 @@ class AdaptConfig:
     ridge: float = 1e-2
     fusion: float = 1.0
     seed: int = 0
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in ("heads", "target"):
             raise ValueError(f"unknown adaptation method {self.method!r}")
-        if self.copies < 1 or self.steps < 0 or self.lr <= 0 or not 0 < self.top_p <= 1:
-            raise ValueError("invalid adaptation settings (copies >= 1, steps >= 0, lr > 0, 0 < top_p <= 1)")
+        if self.copies < 1 or self.steps < 0 or self.lr <= 0 or not 0 < self.top_p <= 1 or self.threads < 0:
+            raise ValueError(
+                "invalid adaptation settings (copies >= 1, steps >= 0, lr > 0, 0 < top_p <= 1, threads >= 0)"
+            )
         if self.ridge <= 0 or self.fusion < 0:
             raise ValueError("invalid target-model settings (ridge > 0, fusion >= 0)")
 

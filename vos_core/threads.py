@@ -1,12 +1,16 @@
 """The one CPU budget: how many threads the encoder, the readout and background work get.
 
 Computed here only. Nothing in ``vos_core`` changes torch's global thread count behind the caller's
-back: entry points (the CLIs, the app's engine thread, benches) call :meth:`ThreadBudget.apply`.
+back: entry points (the CLIs, the app's engine thread, benches) call :meth:`ThreadBudget.apply`; the
+one exception is :func:`torch_threads`, which lends a burst of work (the adaptation's refit, which
+runs before a run's frames, never beside them) more threads and gives the count back after.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -51,3 +55,17 @@ class ThreadBudget:
     def apply(self) -> None:
         """Set torch's intra-op thread count of this process to the readout's share."""
         torch.set_num_threads(self.readout)
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``threads`` torch intra-op threads (0 = every core), then restore the
+    caller's count (also on error)."""
+    if threads < 0:
+        raise ValueError("thread counts must be >= 0")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or cpu_cores())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

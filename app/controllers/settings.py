@@ -48,7 +48,10 @@ class AppSettings:
         device = "auto" if self.device == "cuda" and not cuda_available() else self.device
         return SessionConfig(
             arch=self.arch, process_height=self.process_height or None, threads=self.engine_threads(),
-            memory=memory, device=device, adapt=AdaptConfig(enabled=self.adapt),
+            memory=memory, device=device,
+            # a refit runs before a run's frames, while the GUI waits: every core unless the user
+            # chose a thread count (the engine's automatic count leaves one core to the GUI)
+            adapt=AdaptConfig(enabled=self.adapt, threads=self.threads),
         )
 
     @classmethod

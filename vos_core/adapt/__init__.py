@@ -29,6 +29,7 @@ from vos_core.adapt.target import TargetModel
 from vos_core.config import AdaptConfig, ReadoutConfig
 from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.parts.model import LearnedVosModel
+from vos_core.threads import torch_threads
 
 __all__ = ["Adapter", "AdaptConfig"]
 
@@ -107,7 +108,9 @@ class Adapter:
         keep = list(self._known)[-MAX_GIVEN:]  # the latest given
         self.given = {i: g for i, g in self.given.items() if i in keep and i in masks}
         cfg = self.config
-        with torch.inference_mode(False):  # what is kept and trained must not be inference tensors
+        # what is kept and trained must not be inference tensors; a refit runs before the frames of
+        # a run, never beside them, so it may use every core (the GUI waits for it; GIL probe: 15 ms)
+        with torch.inference_mode(False), torch_threads(cfg.threads):
             for index in keep:
                 if index not in self.given:
                     rgb, small = view(index)

@@ -17,6 +17,7 @@ from vos_core.config import AdaptConfig, ReadoutConfig, SessionConfig
 from vos_core.models.parts.losses import segmentation_loss
 from vos_core.models.readout import view_of
 from vos_core.models.registry import build
+from vos_core.threads import cpu_cores
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -131,6 +132,29 @@ def test_config_rejects_bad_values() -> None:
         AdaptConfig(method="nope")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         AdaptConfig(copies=0)
+    with pytest.raises(ValueError):
+        AdaptConfig(threads=-1)
+
+
+def test_a_refit_runs_on_the_threads_asked_for_and_gives_them_back(
+    video: SyntheticVideo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine may keep one core for the GUI; the refit (before the frames) gets every core, or
+    the count asked for, and the caller's count is restored after."""
+    seen: list[int] = []
+    for threads, expected in ((0, cpu_cores()), (1, 1)):
+        config = AdaptConfig(enabled=True, method="heads", copies=1, steps=1, threads=threads)
+        adapter = Adapter(_model(), config, ReadoutConfig(), torch.device("cpu"))
+        fit = adapter.method.fit
+
+        def spy(*args: object, f=fit) -> None:  # noqa: ANN001
+            seen.append(torch.get_num_threads())
+            f(*args)
+
+        monkeypatch.setattr(adapter.method, "fit", spy)
+        torch.set_num_threads(1)
+        adapter.sync({0: video.labels(0)}, (1,), _view(video, (240, 320)))
+        assert seen[-1] == expected and torch.get_num_threads() == 1
 
 
 def test_disabled_adapter_reads_nothing_and_changes_nothing(video: SyntheticVideo) -> None:

@@ -81,3 +81,10 @@ def _manifest(config: SessionConfig) -> propagate.RunManifest:
             return np.zeros((4, 6, 3), np.uint8)
 
     return propagate.RunManifest.of(Source(), {}, config, backward=False)  # type: ignore[arg-type]  # type: ignore[arg-type]
+
+
+def test_the_refit_uses_the_threads_asked_for_on_the_command_line() -> None:
+    """--threads binds the adaptation too; 0 (the default) lends it every core."""
+    args = evaluate.build_parser().parse_args(["--arch", "stcn", "--threads", "1"])
+    assert session_config(args).adapt.threads == 1
+    assert session_config(evaluate.build_parser().parse_args(["--arch", "stcn"])).adapt.threads == 0
