@@ -55,6 +55,16 @@ def test_local_box_is_a_square_around_the_click_sized_by_the_object_inside_the_f
     # an empty mask: the frame's short side sets the size (0.3 × 480), clipped to the frame
     assert local_box(np.zeros((480, 854)), Click(240, 400, True), (480, 854), cfg) == (168, 328, 312, 472)
     assert local_box(np.zeros((40, 60)), Click(20, 30, True), (40, 60), cfg) == (0, 10, 40, 50)
+    # the flips the click made size the square (focus_expansion × their extent), within the limits
+    focus = np.zeros((480, 854), bool)
+    focus[140:170, 310:350] = True  # 40 px of flips: an 80 px square
+    y0, x0, y1, x1 = local_box(prev, Click(150, 320, True), (480, 854), cfg, focus)
+    assert y1 - y0 == 80 and x1 - x0 == 80 and y0 <= 150 < y1 and x0 <= 320 < x1
+    focus[:] = False
+    focus[150, 320] = True  # a single pixel: the minimum side
+    assert local_box(prev, Click(150, 320, True), (480, 854), cfg, focus)[2:] == (174, 344)
+    focus[:] = False  # no flips: the object's size as without focus
+    assert local_box(prev, Click(150, 320, True), (480, 854), cfg, focus)[2] - 120 == 60
 
 
 def test_segmenter_runs_the_local_square_after_the_first_clicks(one_thread: None) -> None:

@@ -216,7 +216,8 @@ class ClickSegmenter:
         if cfg.merge and cfg.global_run:
             prob = merge_near_click(prev_mask.astype(np.float32), prob, click, cfg.touch)
         if cfg.size:
-            region = local_box(prob, click, enc.frame_hw, cfg)
+            focus = (prob > 0.5) != (prev_mask > 0.5) if cfg.global_run else None
+            region = local_box(prob, click, enc.frame_hw, cfg, focus)
             y0, x0, y1, x1 = region
             view = self._crop_encoding(enc, region, (cfg.size, cfg.size))
             prob = np.array(prob, np.float32)
