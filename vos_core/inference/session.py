@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -183,17 +184,18 @@ class InferenceSession(FramePipeline):
     def update_config(self, config: SessionConfig) -> bool:
         """Apply new settings to this running session in place, keeping its memory (working and
         long-term entries are only trimmed to new, smaller limits). Memory, readout and thread
-        settings can change in place; a different architecture, device, processing height,
-        encoder acceleration or adaptation cannot: then nothing changes and False is returned
-        (build a new session)."""
+        settings (the adaptation's threads included) and flip can change in place; a different
+        architecture, device, processing height, encoder acceleration or adaptation cannot: then
+        nothing changes and False is returned (build a new session)."""
         old = self.config
-        if (config.arch, config.device, config.process_height, config.accelerate, config.adapt) != (
-            old.arch, old.device, old.process_height, old.accelerate, old.adapt
-        ):
+        if (config.arch, config.device, config.process_height, config.accelerate) != (
+            old.arch, old.device, old.process_height, old.accelerate
+        ) or replace(config.adapt, threads=0) != replace(old.adapt, threads=0):
             return False
         if config.threads != old.threads:
             set_encoder_threads(self.model, ThreadBudget.of(config.threads).encoder)
         self.bank.reconfigure(config.memory)
+        self.adapter.config = config.adapt  # at most its thread count differs
         self.config = config
         return True
 

@@ -59,6 +59,10 @@ def test_changing_the_adaptation_settings_needs_a_new_session() -> None:
     config = session.config
     assert session.update_config(replace(config, threads=1))
     assert not session.update_config(replace(config, adapt=AdaptConfig(enabled=True)))
+    # the refit's thread count and flip are not part of what was learnt: they apply in place
+    threads = replace(config.adapt, threads=1)
+    assert session.update_config(replace(config, adapt=threads, flip=True))
+    assert session.adapter.config == threads and session.config.flip
 
 
 def test_adapts_when_the_caller_runs_under_inference_mode() -> None:
