@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from vos_core.config import ReadoutConfig
-from vos_core.data.atomic import atomic_path
+from vos_core.data.atomic import atomic_path, atomic_write_bytes
 from vos_core.errors import VosInputError, WeightsError
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.model import LearnedVosModel
@@ -38,7 +38,16 @@ from vos_core.train.batches import Batch, TrainData
 from vos_core.train.clip import ClipRunner, ClipStats
 from vos_core.train.config import TrainConfig
 from vos_core.train.data import ClipSource
-from vos_core.weights import ModelCard, WarmStart, load_weights, save_weights, warm_start
+from vos_core.weights import (
+    ModelCard,
+    WarmStart,
+    card_path,
+    head_param_count,
+    load_weights,
+    save_weights,
+    sha256_of,
+    warm_start,
+)
 
 log = logging.getLogger("vos_core.train")
 
@@ -164,6 +173,13 @@ class Trainer:
         path = self.out / CHECKPOINT
         with atomic_path(path) as tmp:
             torch.save(self.checkpoint_state(), tmp)
+        card = self._card()
+        card.notes = "; ".join(
+            [*filter(None, [card.notes]), f"resumable training checkpoint at iteration {self.iteration} "
+             "(heads, optimiser, RNG); --resume continues it, the run's end writes the weights"]
+        )
+        card.params, card.sha256 = head_param_count(self.model), sha256_of(path)
+        atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
         log.info("checkpoint at iteration %d -> %s", self.iteration, path)
         return path
 
@@ -288,6 +304,22 @@ class Trainer:
         if not self.dist.main:
             return None
         cfg = self.config
+        card = self._card()
+        if cfg.eval_dev:
+            from vos_core.train.dev import evaluate_dev
+
+            self.model.eval()
+            card.dev_jf, card.fps_480p = evaluate_dev(self.model, cfg.data_root / "davis2016-train")
+            self.model.train()
+            log.info("dev J&F %s, %.2f fps", card.dev_jf, card.fps_480p or math.nan)
+        path = self.out / f"{cfg.arch}.pt"
+        save_weights(self.model, path, card)
+        log.info("weights -> %s", path)
+        return path
+
+    def _card(self) -> ModelCard:
+        """The card of the model as it stands: data, steps and time of every stage, notes."""
+        cfg = self.config
         steps, seconds = self.iteration, self.elapsed_before + self._run_time()
         notes = [cfg.notes] if cfg.notes else []
         if self.init_card is not None:  # steps and time count every stage of this architecture
@@ -309,19 +341,8 @@ class Trainer:
         if tuned:
             notes.append(f"the last {tuned} blocks of the encoder's stride-16 stage are fine-tuned "
                          "(batch norm frozen) and saved with the heads")
-        card = ModelCard(arch=cfg.arch, data=self._data_description(), steps=steps,
+        return ModelCard(arch=cfg.arch, data=self._data_description(), steps=steps,
                          wall_time_s=round(seconds, 1), notes="; ".join(notes), encoder_frozen=not tuned)
-        if cfg.eval_dev:
-            from vos_core.train.dev import evaluate_dev
-
-            self.model.eval()
-            card.dev_jf, card.fps_480p = evaluate_dev(self.model, cfg.data_root / "davis2016-train")
-            self.model.train()
-            log.info("dev J&F %s, %.2f fps", card.dev_jf, card.fps_480p or math.nan)
-        path = self.out / f"{cfg.arch}.pt"
-        save_weights(self.model, path, card)
-        log.info("weights -> %s", path)
-        return path
 
     @property
     def _grown_from(self) -> ModelCard | None:

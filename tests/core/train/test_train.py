@@ -31,7 +31,7 @@ from vos_core.train.data import (
     curriculum_skip,
 )
 from vos_core.train.trainer import Trainer, build_heads, trainable_archs
-from vos_core.weights import ModelCard, card_path, load_weights, save_weights
+from vos_core.weights import ModelCard, card_path, load_weights, read_card, save_weights, sha256_of
 
 ROOT = Path(__file__).resolve().parents[3]
 ARCHS = tuple(trainable_names())
@@ -324,3 +324,13 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
     log = (out / "train.log").read_text()
     assert "x 2 ranks" in log and "it 2 loss" in log
     assert "stopped at iteration 2" in proc.stdout
+
+
+def test_every_checkpoint_has_its_card(tmp_path: Path) -> None:
+    """checkpoint.pt is described like the weights: data, steps, time, parameters, its own hash."""
+    _run(_config(tmp_path, iters=2))
+    path = tmp_path / "run" / "checkpoint.pt"
+    card = read_card(path)
+    assert card.arch == "stcn" and card.steps == 2 and card.data and card.wall_time_s > 0
+    assert card.sha256 == sha256_of(path) and card.params > 0
+    assert "resumable training checkpoint at iteration 2" in card.notes
