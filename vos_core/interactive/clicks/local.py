@@ -20,8 +20,7 @@ import cv2
 import numpy as np
 
 from vos_core.interactive.clicks.simulate import Click
-
-Box = tuple[int, int, int, int]
+from vos_core.interactive.clicks.zoom import Box, mask_box
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,8 @@ def merge_near_click(prev: np.ndarray, new: np.ndarray, click: Click, touch: int
 
 def _extent(mask: np.ndarray) -> int:
     """The long side of the bounding box of an H×W bool mask (0 when empty)."""
-    rows = np.nonzero(mask.any(axis=1))[0]
-    cols = np.nonzero(mask.any(axis=0))[0]
-    return int(max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)) if rows.size else 0
+    box = mask_box(mask)
+    return 0 if box is None else max(box[2] - box[0], box[3] - box[1])
 
 
 def local_box(

@@ -22,6 +22,7 @@ import numpy as np
 
 from vos_core.interactive.clicks.predictor import ClickSegmenter
 from vos_core.interactive.clicks.simulate import Click, next_click
+from vos_core.interactive.clicks.zoom import mask_box
 
 THRESHOLDS = (0.85, 0.90)
 REPORT_CLICKS = (1, 3, 5)
@@ -110,12 +111,6 @@ class ModelMethod:
         return self.segmenter.to_mask(prob, self._image)
 
 
-def tight_box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """(y0, x0, y1, x1), end exclusive, of a non-empty H×W bool mask."""
-    ys, xs = np.nonzero(mask)
-    return int(ys.min()), int(xs.min()), int(ys.max()) + 1, int(xs.max()) + 1
-
-
 class GrabCutMethod:
     """Baseline: GrabCut from the tight box of the object, clicks as hard seeds (disks)."""
 
@@ -136,7 +131,9 @@ class GrabCutMethod:
         if self._scale < 1.0:
             bgr = cv2.resize(bgr, None, fx=self._scale, fy=self._scale, interpolation=cv2.INTER_AREA)
         self._bgr = bgr
-        y0, x0, y1, x1 = (int(v * self._scale) for v in tight_box(gt))
+        box = mask_box(gt)
+        assert box is not None, "the protocol scores non-empty objects only"
+        y0, x0, y1, x1 = (int(v * self._scale) for v in box)
         h, w = bgr.shape[:2]
         y1, x1 = min(h, max(y1, y0 + 2)), min(w, max(x1, x0 + 2))
         self._mask = np.zeros((h, w), np.uint8)

@@ -54,6 +54,15 @@ def _fit(lo: float, length: float, limit: int) -> tuple[int, int]:
     return a, min(limit, max(a + 1, int(round(lo + length))))
 
 
+def mask_box(mask: np.ndarray) -> Box | None:
+    """(y0, x0, y1, x1), end exclusive, of the True pixels of an H×W bool mask; None when empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
 def crop_box(
     prev: np.ndarray | None, clicks: Sequence[Click], frame_hw: tuple[int, int], zoom: ZoomIn
 ) -> Box | None:
@@ -62,12 +71,10 @@ def crop_box(
     h, w = frame_hw
     ys: list[float] = [c.y for c in clicks if c.positive]
     xs: list[float] = [c.x for c in clicks if c.positive]
-    if prev is not None:
-        rows = np.nonzero((prev > 0.5).any(axis=1))[0]
-        cols = np.nonzero((prev > 0.5).any(axis=0))[0]
-        if rows.size:
-            ys += [float(rows[0]), float(rows[-1])]
-            xs += [float(cols[0]), float(cols[-1])]
+    bounds = mask_box(prev > 0.5) if prev is not None else None
+    if bounds is not None:
+        ys += [float(bounds[0]), float(bounds[2] - 1)]
+        xs += [float(bounds[1]), float(bounds[3] - 1)]
     if not ys:
         return None
     cy, cx = (min(ys) + max(ys) + 1) / 2, (min(xs) + max(xs) + 1) / 2
