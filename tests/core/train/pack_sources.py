@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from vos_core.data.pack import DataPack, write_pack
+
 DAVIS_HW = (96, 160)
 SEQUENCES = {"alpha": 7, "beta": 5, "lucia": 4}  # lucia is a dev sequence: never packed
 
@@ -64,3 +66,10 @@ def make_static(root: Path, seed: int = 1) -> Path:
             cv2.imwrite(str(images / f"img{i}.jpg"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
             _save_mask(masks / f"img{i}.png", labels)
     return root
+
+
+def make_pack(root: Path, crop: int = 48) -> DataPack:
+    """A small training pack of both folders (50 MB budget, ``crop``) under ``root``."""
+    write_pack(root / "pack", 50, davis=make_davis(root / "davis"), static=make_static(root / "static"),
+               crop=crop)
+    return DataPack(root / "pack")

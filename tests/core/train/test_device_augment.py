@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.train.pack_sources import make_davis, make_static
-from vos_core.data.pack import DataPack, write_pack
+from tests.core.train.pack_sources import make_pack
+from vos_core.data.pack import DataPack
 from vos_core.train.augment import colour_jitter as cpu_jitter
 from vos_core.train.augment import random_affine
 from vos_core.train.data import ClipDataset, IterationSampler, _compact_labels, collate
@@ -30,10 +30,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> DataPack:
-    root = tmp_path_factory.mktemp("pack-src")
-    write_pack(root / "pack", 50, davis=make_davis(root / "davis"), static=make_static(root / "static"),
-               crop=48)
-    return DataPack(root / "pack")
+    return make_pack(tmp_path_factory.mktemp("pack-src"))
 
 
 def _pixels(img: np.ndarray, labels: np.ndarray) -> Pixels:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.core.train.pack_sources import make_davis, make_static
+from tests.core.train.pack_sources import make_davis, make_pack, make_static
 from vos_core.data.masks import read_mask
 from vos_core.data.pack import DataPack, write_pack
 from vos_core.errors import VosInputError
@@ -88,10 +88,7 @@ def test_small_duts_images_cover_a_larger_crop(shared_data_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> DataPack:
-    root = tmp_path_factory.mktemp("pack-src")
-    write_pack(root / "pack", 50, davis=make_davis(root / "davis"), static=make_static(root / "static"),
-               crop=48)
-    return DataPack(root / "pack")
+    return make_pack(tmp_path_factory.mktemp("pack-src"))
 
 
 def test_pack_clips_keep_instances_as_objects(pack: DataPack) -> None:
