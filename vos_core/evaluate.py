@@ -118,20 +118,16 @@ def first_mask_run(
     yield 0, first, time.perf_counter() - t0
     if len(frames) < 2:
         return
+    session.adapt()  # what the run would do first, timed apart from the frames
+    if adapt_seconds is not None and session.adapter.last_seconds > 0:
+        adapt_seconds.append(session.adapter.last_seconds)
     results = session.propagate(0, len(frames) - 1, "forward")
-    first_result = True
     while True:
         t0 = time.perf_counter()
         result = next(results, None)
         seconds = time.perf_counter() - t0
         if result is None:
             return
-        if first_result:  # the adaptation ran before the first propagated frame
-            first_result = False
-            adapted = session.adapter.last_seconds
-            seconds = max(seconds - adapted, 0.0)
-            if adapt_seconds is not None and adapted > 0:
-                adapt_seconds.append(adapted)
         if quality is not None:
             quality[result.index] = dict(zip(result.object_ids, result.object_quality, strict=True))
         yield result.index, result.labels, seconds
