@@ -124,7 +124,13 @@ def save_weights(model: nn.Module, path: str | Path, card: ModelCard) -> ModelCa
     data = buf.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
-    card.sha256 = hashlib.sha256(data).hexdigest()
+    return write_card(path, card, model, hashlib.sha256(data).hexdigest())
+
+
+def write_card(path: Path, card: ModelCard, model: nn.Module, sha256: str) -> ModelCard:
+    """Complete ``card`` for the file ``path`` holding ``model`` (its hash ``sha256``, the trained
+    parameter count, the architecture's config) and write it next to the file."""
+    card.sha256 = sha256
     card.params = head_param_count(model)
     arch_config = getattr(model, "config", None)
     if is_dataclass(arch_config) and not isinstance(arch_config, type):

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from vos_core.data.box import mask_box
 from vos_core.data.davis import DEV_SEQUENCES
 from vos_core.data.masks import read_mask
 from vos_core.errors import VosInputError
@@ -196,10 +197,12 @@ def _decode(entry: _Entry, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]
 
 
 def _bbox(labels: np.ndarray) -> tuple[int, int, int, int]:
-    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
-    if rows.size == 0:
+    """The pack's record of the labelled pixels' box: (y0, y1, x0, x1), all -1 when empty."""
+    box = mask_box(labels)
+    if box is None:
         return -1, -1, -1, -1
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    y0, x0, y1, x1 = box
+    return y0, y1, x0, x1
 
 
 def write_pack(out: Path, max_mb: float, davis: Path | None = None, static: Path | None = None,

@@ -18,9 +18,10 @@ import math
 from dataclasses import dataclass
 
 import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from vos_core.data.box import mask_box
 
 #: the features, in the order of the head's input columns
 FEATURE_NAMES: tuple[str, ...] = (
@@ -123,8 +124,8 @@ def _shape_stats(mask: torch.Tensor) -> tuple[float, float, float, float]:
     if areas.size == 0:
         return 0.0, 0.0, 0.0, 0.0
     total = float(areas.sum())
-    ys, xs = np.nonzero(m)
-    y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
+    y0, x0, y_end, x_end = mask_box(m)  # type: ignore[misc]  # not empty: it has components
+    y1, x1 = y_end - 1, x_end - 1
     fill = total / float((y1 - y0 + 1) * (x1 - x0 + 1))
     h, w = m.shape
     border = (y0 == 0) + (y1 == h - 1) + (x0 == 0) + (x1 == w - 1)

@@ -7,6 +7,8 @@ import math
 import cv2
 import numpy as np
 
+from vos_core.data.box import mask_box
+
 
 def random_affine(
     rng: np.random.Generator,
@@ -70,8 +72,8 @@ def colour_jitter(img: np.ndarray, rng: np.random.Generator, strength: float = 0
 
 def object_crop(img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Cut the bounding box of the mask's object (None when the mask is empty)."""
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    box = mask_box(mask)
+    if box is None:
         return None
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, x0, y1, x1 = box
     return img[y0:y1, x0:x1], mask[y0:y1, x0:x1]

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from vos_core.data.box import mask_box
 from vos_core.data.pack import DataPack
 from vos_core.errors import VosInputError
 from vos_core.train.augment import random_affine
@@ -107,8 +108,11 @@ class PackClipMaker:
         """Bounding box (y0, y1, x0, x1) of one object label of an item."""
         if self.instances(item)[0].size == 1:
             return tuple(int(v) for v in self.pack.items[item, 6:10])  # type: ignore[return-value]
-        ys, xs = np.nonzero(self.pack.image(item)[1] == label)
-        return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        box = mask_box(self.pack.image(item)[1] == label)
+        if box is None:
+            raise ValueError(f"label {label} is not in pack item {item}")
+        y0, x0, y1, x1 = box
+        return y0, y1, x0, x1
 
     # ------------------------------------------------------------------ planning (CPU, seeded)
     def _kind(self, index: int) -> tuple[bool, int]:

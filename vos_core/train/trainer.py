@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from vos_core.config import ReadoutConfig
-from vos_core.data.atomic import atomic_path, atomic_write_bytes
+from vos_core.data.atomic import atomic_path
 from vos_core.errors import VosInputError, WeightsError
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.parts.model import LearnedVosModel
@@ -41,12 +41,11 @@ from vos_core.train.data import ClipSource
 from vos_core.weights import (
     ModelCard,
     WarmStart,
-    card_path,
-    head_param_count,
     load_weights,
     save_weights,
     sha256_of,
     warm_start,
+    write_card,
 )
 
 log = logging.getLogger("vos_core.train")
@@ -178,8 +177,7 @@ class Trainer:
             [*filter(None, [card.notes]), f"resumable training checkpoint at iteration {self.iteration} "
              "(heads, optimiser, RNG); --resume continues it, the run's end writes the weights"]
         )
-        card.params, card.sha256 = head_param_count(self.model), sha256_of(path)
-        atomic_write_bytes(card_path(path), card.to_json().encode("utf-8"))
+        write_card(path, card, self.model, sha256_of(path))
         log.info("checkpoint at iteration %d -> %s", self.iteration, path)
         return path
 

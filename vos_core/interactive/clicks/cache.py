@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from vos_core.data.box import mask_box
 from vos_core.interactive.clicks.data import Item, davis_items, load_item, static_items
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.registry import pretrained_lite0
@@ -76,13 +77,14 @@ def zoom_view(
     bounding box, its side the box's long side times 1.2-1.9 (at least 0.3 of the image's short
     side), centre jittered by up to 10% of the side, moved inside the image, resized."""
     h, w = mask.shape
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    box = mask_box(mask)
+    if box is None:
         return square_view(img, mask, size, True, rng)
-    long_ = max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1)
+    by0, bx0, by1, bx1 = box
+    long_ = max(by1 - by0, bx1 - bx0)
     side = int(min(min(h, w), max(long_ * rng.uniform(1.2, 1.9), 0.3 * min(h, w))))
-    cy = (ys.min() + ys.max()) / 2 + rng.uniform(-0.1, 0.1) * side
-    cx = (xs.min() + xs.max()) / 2 + rng.uniform(-0.1, 0.1) * side
+    cy = (by0 + by1 - 1) / 2 + rng.uniform(-0.1, 0.1) * side
+    cx = (bx0 + bx1 - 1) / 2 + rng.uniform(-0.1, 0.1) * side
     y0 = int(np.clip(cy - side / 2, 0, h - side))
     x0 = int(np.clip(cx - side / 2, 0, w - side))
     img, mask = img[y0 : y0 + side, x0 : x0 + side], mask[y0 : y0 + side, x0 : x0 + side]

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vos_core.data.box import Box, mask_box
 from vos_core.interactive.clicks.simulate import Click
-from vos_core.interactive.clicks.zoom import Box, mask_box
 
 
 @dataclass(frozen=True)

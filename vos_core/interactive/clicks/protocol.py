@@ -20,9 +20,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from vos_core.data.box import mask_box
 from vos_core.interactive.clicks.predictor import ClickSegmenter
 from vos_core.interactive.clicks.simulate import Click, next_click
-from vos_core.interactive.clicks.zoom import mask_box
 
 THRESHOLDS = (0.85, 0.90)
 REPORT_CLICKS = (1, 3, 5)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vos_core.data.box import mask_box
+
 
 @dataclass(frozen=True)
 class Click:
@@ -91,11 +93,11 @@ def jittered_box(
 ) -> tuple[int, int, int, int] | None:
     """The object's bounding box (y0, x0, y1, x1; end exclusive), each side moved by up to
     ``jitter`` of the box size, clipped to the image."""
-    ys, xs = np.nonzero(gt)
-    if ys.size == 0:
+    box = mask_box(gt)
+    if box is None:
         return None
     h, w = gt.shape
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    y0, x0, y1, x1 = box
     bh, bw = y1 - y0, x1 - x0
     j = rng.uniform(-jitter, jitter, 4)
     y0 = int(np.clip(y0 + j[0] * bh, 0, h - 1))

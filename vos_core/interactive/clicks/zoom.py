@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vos_core.data.box import Box, mask_box
 from vos_core.interactive.clicks.simulate import Click
 
-Box = tuple[int, int, int, int]
+__all__ = ["ASPECTS", "DEFAULT_ZOOM", "Box", "ZoomIn", "crop_box", "input_size", "input_sizes", "mask_box"]
 
 #: long side / short side ratios a crop is widened to (one encoder input size each, per orientation)
 ASPECTS = (1.0, 1.5, 2.0)
@@ -52,15 +53,6 @@ def _fit(lo: float, length: float, limit: int) -> tuple[int, int]:
     lo = min(max(0.0, lo), limit - length)
     a = int(round(lo))
     return a, min(limit, max(a + 1, int(round(lo + length))))
-
-
-def mask_box(mask: np.ndarray) -> Box | None:
-    """(y0, x0, y1, x1), end exclusive, of the True pixels of an H×W bool mask; None when empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
 def crop_box(
