@@ -282,6 +282,7 @@ def run(
     backward: bool = False,
     done: frozenset[int] = frozenset(),
     progress: bool = True,
+    position: int | None = None,
 ) -> tuple[int, float]:
     """Write one mask per frame into ``out`` as soon as it is computed, skipping the ``done`` frames
     (whose masks are computed all the same: later frames depend on them). Returns the number of
@@ -292,7 +293,7 @@ def run(
     start = time.perf_counter()
     with tqdm(
         total=n_frames, unit="frame", desc=frames.source.name, file=sys.stderr, disable=not progress,
-        dynamic_ncols=True, leave=False,
+        dynamic_ncols=True, leave=False, position=position,
     ) as bar:
         for result in propagate_all(session, masks, n_frames, backward):
             if result.index not in done:
@@ -314,39 +315,61 @@ def run(
     return wrote, n_frames / max(time.perf_counter() - start, 1e-9)
 
 
-def _main(args: argparse.Namespace) -> int:
-    config = session_config(args)
-    ThreadBudget.of(config.threads).apply()
-    requested = Path(args.out)
-    with open_source(args.source) as source:
+def propagate_video(
+    source_path: str | Path,
+    masks_path: str | Path,
+    out_path: str | Path,
+    config: SessionConfig,
+    backward: bool = False,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    position: int | None = None,
+) -> str:
+    """One run of this tool (what the command line does after parsing, also run per video by
+    ``vos_core.batch``): check every input, write the masks into ``out_path`` as they come, record
+    the run; returns the line to print. The caller applies the thread budget. ``position``: the
+    progress bar's line (several bars at once)."""
+    requested = Path(out_path)
+    with open_source(source_path) as source:
         if len(source) == 0:
-            raise VosInputError(f"{args.source} has no frames")
-        masks = load_masks(args.masks, source)
-        manifest = RunManifest.of(source, masks, config, args.backward)
-        done = plan_output(requested.absolute(), manifest, args.resume, args.overwrite)
+            raise VosInputError(f"{source_path} has no frames")
+        masks = load_masks(masks_path, source)
+        manifest = RunManifest.of(source, masks, config, backward)
+        done = plan_output(requested.absolute(), manifest, resume, overwrite)
         if len(done) == len(source):  # resuming a run that had written every mask
             write_manifest(requested.absolute(), manifest, complete=True)
-            print(f"{args.out} is already complete ({len(source)} masks)")
-            return 0
+            return f"{out_path} is already complete ({len(source)} masks)"
         frames = HoldBadFrames(source)
         session = InferenceSession(frames, config)  # builds the model: a weights error writes nothing
         # every input is valid: from here on, results go into OUT as they come
-        out = make_output_dir(requested, overwrite=args.overwrite, keep=args.resume)
+        out = make_output_dir(requested, overwrite=overwrite, keep=resume)
         remove_temp_files(out)
         write_manifest(out, manifest, complete=False)
         try:
-            wrote, fps = run(session, frames, masks, out, args.backward, frozenset(done), not args.quiet)
+            wrote, fps = run(session, frames, masks, out, backward, frozenset(done), progress, position)
         except BaseException:
             kept = len(written_frames(out, len(source)))
             print(
-                f"note: {kept} of {len(source)} masks are in {args.out}; run the same command with "
+                f"note: {kept} of {len(source)} masks are in {out_path}; run the same command with "
                 f"--resume to finish",
                 file=sys.stderr,
             )
             raise
         write_manifest(out, manifest, complete=True)
     already = f"; {len(done)} were there already" if done else ""
-    print(f"wrote {wrote} masks to {args.out} ({fps:.1f} fps{already})")
+    return f"wrote {wrote} masks to {out_path} ({fps:.1f} fps{already})"
+
+
+def _main(args: argparse.Namespace) -> int:
+    config = session_config(args)
+    ThreadBudget.of(config.threads).apply()
+    print(
+        propagate_video(
+            args.source, args.masks, args.out, config, args.backward, args.resume, args.overwrite,
+            not args.quiet,
+        )
+    )  # fmt: skip
     return 0
 
 
