@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         a.recent_menu.aboutToShow.connect(lambda: self.files.fill_recent_menu(a.recent_menu))
         a.import_masks.triggered.connect(self.files.import_dialog)
         a.import_mask.triggered.connect(self.files.import_file_dialog)
+        a.import_labels.triggered.connect(self.files.import_labels_dialog)
         a.export.triggered.connect(self.files.export_dialog)
         a.settings.triggered.connect(self.open_settings)
         a.quit.triggered.connect(self.close)

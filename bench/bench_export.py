@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vos_core.formats import FORMATS, ExportObject, export_frames, writer_for  # noqa: E402
+from vos_core.formats import EXPORT_FORMATS, ExportObject, export_frames, format_writer  # noqa: E402
 
 CYCLE = 50
 
@@ -67,7 +67,7 @@ def run_one(key: str, frames: int, objects: int, hw: tuple[int, int], images: bo
         if done in (1000, total):
             marks[done] = rss_mb()
 
-    writer = writer_for(key, out, "bench", objs, hw, frames, images=images)
+    writer = format_writer(key, out, "bench", objs, hw, frames, images=images)
     start = time.perf_counter()
     export_frames(writer, frames, lambda i: maps[i % CYCLE], lambda i: rgb, progress)
     seconds = time.perf_counter() - start
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--objects", type=int, default=3)
-    parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument("--formats", default=",".join(EXPORT_FORMATS))
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--width", type=int, default=854)
     parser.add_argument("--images", action="store_true", help="also write the frames (JPEG)")

@@ -50,6 +50,14 @@ _EXPORTS: dict[str, str] = {
     "safe_name": "vos_core.data.davis:safe_name",
     "atomic_write_bytes": "vos_core.data.atomic:atomic_write_bytes",
     "atomic_path": "vos_core.data.atomic:atomic_path",
+    # annotation formats (COCO, YOLO-seg, CVAT for video)
+    "EXPORT_FORMATS": "vos_core.formats:EXPORT_FORMATS",
+    "ExportObject": "vos_core.formats:ExportObject",
+    "export_frames": "vos_core.formats:export_frames",
+    "format_writer": "vos_core.formats:format_writer",
+    "describe_export": "vos_core.formats:describe_export",
+    "read_labels": "vos_core.formats:read_labels",
+    "guess_format": "vos_core.formats:guess_format",
     # errors
     "VosError": "vos_core.errors:VosError",
     "VosInputError": "vos_core.errors:VosInputError",

@@ -1,4 +1,5 @@
-"""File menu commands: open (dialogs, recent files), import DAVIS masks, export."""
+"""File menu commands: open (dialogs, recent files), import DAVIS masks or other tools' labels
+(:mod:`app.controllers.label_import`), export."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
+from app.controllers.label_import import LabelImporter
 from app.controllers.session_controller import SessionController
 from app.controllers.settings import add_recent_file, recent_files, remove_recent_file
 from app.resources import VIDEO_FILTER
@@ -31,6 +33,7 @@ class FileCommands(QObject):
         self.exporter.failed.connect(lambda message: show_error("Export failed", message))
         self.exporter.warned.connect(lambda message: show_error("Exported with problems", message))
         self._import: ImportWorker | None = None
+        self.labels = LabelImporter(window, controller, show_error)
 
     # ------------------------------------------------------------------ open
     def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:
@@ -107,6 +110,10 @@ class FileCommands(QObject):
         worker.ended.connect(self._import_ended)
         worker.start()
 
+    def import_labels_dialog(self) -> None:
+        """COCO JSON, YOLO-seg (its data.yaml) or CVAT for video XML."""
+        self.labels.dialog(self._last_dir())
+
     def _import_ended(self) -> None:
         worker, self._import = self._import, None
         if worker is not None:
@@ -115,7 +122,7 @@ class FileCommands(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._import is not None or self.exporter.busy
+        return self._import is not None or self.exporter.busy or self.labels.busy
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -132,4 +139,5 @@ class FileCommands(QObject):
             self._import.cancel()
             self._import.wait()
             self._import_ended()
+        self.labels.cancel()
         self.exporter.cancel()

@@ -57,7 +57,10 @@ class WindowActions(QObject):
         self.import_mask = a(
             w, "Import mask i&mage…", "Ctrl+Shift+I", None, "Load one mask PNG (for the frame its name says)"
         )
-        self.export = a(w, "&Export…", "Ctrl+E", "export", "Export masks in DAVIS format")
+        self.import_labels = a(
+            w, "Import &labels (COCO, YOLO-seg, CVAT)…", None, None, "Load another tool's labels as masks"
+        )
+        self.export = a(w, "&Export…", "Ctrl+E", "export", "Export masks: DAVIS, COCO, YOLO-seg, CVAT")
         self.settings = a(w, "&Settings…", "Ctrl+,", "settings", "Engine and display settings")
         self.quit = a(w, "&Quit", QKeySequence.StandardKey.Quit)
         # Edit
@@ -149,7 +152,8 @@ class WindowActions(QObject):
     def document_actions(self) -> list[QAction]:
         """Actions that need an open video."""
         return [
-            self.import_masks, self.import_mask, self.export, self.add_object, self.clear_frame,
+            self.import_masks, self.import_mask, self.import_labels, self.export, self.add_object,
+            self.clear_frame,
             self.fill_holes, self.fit, self.zoom_in, self.zoom_out, self.play, self.next_frame,
             self.prev_frame, self.next_10, self.prev_10, self.first_frame, self.last_frame,
             self.propagate_forward, self.propagate_backward, self.propagate_next, self.propagate_range,
@@ -171,7 +175,7 @@ class WindowActions(QObject):
         file.addActions([self.open_video, self.open_folder])
         file.addMenu(self.recent_menu)
         file.addSeparator()
-        file.addActions([self.import_masks, self.import_mask, self.export])
+        file.addActions([self.import_masks, self.import_mask, self.import_labels, self.export])
         file.addSeparator()
         file.addAction(self.settings)
         file.addSeparator()

@@ -1,5 +1,6 @@
-"""Export: a dialog for the options and a runner that drives the background ``ExportWorker`` with a
-progress dialog (cancellable)."""
+"""Export: a dialog for the format and its options with a preview of what will be written (files,
+objects, frames), and a runner that drives the background ``ExportWorker`` with a progress dialog
+(cancellable). The export itself never runs on the GUI thread."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -22,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.model.document import Document
+from app.workers.davis_export import DAVIS, FORMAT_LABELS, ExportJob, describe_job
 from app.workers.export import ExportWorker, export_job_for
-from vos_core import VosError
+from vos_core import EXPORT_FORMATS, VosError
 
 
 @dataclass(frozen=True)
@@ -31,14 +34,20 @@ class ExportOptions:
     folder: str
     per_object: bool = False
     overlay_video: bool = False
+    format: str = DAVIS
+    images: bool | None = None  # other formats: also the frames (None: the format's default)
 
 
 class ExportDialog(QDialog):
     def __init__(self, document: Document, start_dir: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Export DAVIS annotations")
-        default = Path(start_dir) / f"{document.name}_davis"
-        self.folder = QLineEdit(str(default))
+        self.setWindowTitle("Export annotations")
+        self._document = document
+        self._start_dir = Path(start_dir)
+        self.format = QComboBox()
+        for key, label in FORMAT_LABELS.items():
+            self.format.addItem(label, key)
+        self.folder = QLineEdit(str(self._default_folder(DAVIS)))
         self.folder.setMinimumWidth(360)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -47,9 +56,13 @@ class ExportDialog(QDialog):
         row.addWidget(browse)
         self.per_object = QCheckBox("Also one black-and-white PNG per object and frame")
         self.overlay_video = QCheckBox("Also an overlay video (frames with coloured masks)")
+        self.images = QCheckBox("Also write the frames (JPEG)")
         n = len(document.masks.frames())
         note = QLabel(f"{n} of {document.frame_count} frames have masks")
         note.setStyleSheet("color: #555;")
+        self.preview = QLabel()
+        self.preview.setWordWrap(True)
+        self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -57,11 +70,46 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
+        form.addRow("Format", self.format)
         form.addRow("Folder", row)
         form.addRow("", self.per_object)
         form.addRow("", self.overlay_video)
+        form.addRow("", self.images)
         form.addRow("", note)
+        form.addRow("Will write", self.preview)
         form.addRow(buttons)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        for box in (self.per_object, self.overlay_video, self.images):
+            box.toggled.connect(self._update_preview)
+        self._format_changed()
+
+    def _default_folder(self, key: str) -> Path:
+        return self._start_dir / f"{self._document.name}_{key.replace('-', '_')}"
+
+    def _format_changed(self) -> None:
+        key = self.format.currentData()
+        davis = key == DAVIS
+        previous = {str(self._default_folder(k)) for k in FORMAT_LABELS}
+        if self.folder.text() in previous:  # still a default: follow the format
+            self.folder.setText(str(self._default_folder(key)))
+        self.per_object.setVisible(davis)
+        self.overlay_video.setVisible(davis)
+        self.images.setVisible(not davis)
+        if not davis:
+            self.images.blockSignals(True)
+            self.images.setChecked(EXPORT_FORMATS[key].images_by_default)
+            self.images.blockSignals(False)
+        self._update_preview()
+
+    def _update_preview(self) -> None:
+        options = self.options()
+        document = self._document
+        job = ExportJob(
+            video_path=document.video_path, out_dir=Path(options.folder), name=document.name,
+            objects=tuple(document.objects.objects()), per_object=options.per_object,
+            overlay_video=options.overlay_video, format=options.format, images=options.images,
+        )  # fmt: skip
+        self.preview.setText(describe_job(job, document.frame_count))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
@@ -69,8 +117,14 @@ class ExportDialog(QDialog):
             self.folder.setText(folder)
 
     def options(self) -> ExportOptions:
+        key = self.format.currentData()
+        davis = key == DAVIS
         return ExportOptions(
-            self.folder.text().strip(), self.per_object.isChecked(), self.overlay_video.isChecked()
+            self.folder.text().strip(),
+            davis and self.per_object.isChecked(),
+            davis and self.overlay_video.isChecked(),
+            key,
+            None if davis else self.images.isChecked(),
         )
 
 
@@ -92,19 +146,27 @@ class ExportRunner(QObject):
     def busy(self) -> bool:
         return self._worker is not None
 
+    @property
+    def progress_dialog(self) -> QProgressDialog | None:
+        return self._progress
+
     def start(self, document: Document, options: ExportOptions) -> bool:
         if self._worker is not None or not options.folder:
             return False
         try:
             job = export_job_for(
-                document, options.folder, per_object=options.per_object, overlay_video=options.overlay_video
-            )
+                document, options.folder, per_object=options.per_object, overlay_video=options.overlay_video,
+                format=options.format, images=options.images,
+            )  # fmt: skip
         except VosError as error:  # the project could not be saved first
             self.failed.emit(str(error))
             return False
         worker = ExportWorker(job)
         self._worker = worker
-        progress = QProgressDialog("Exporting…", "Cancel", 0, max(1, document.frame_count), self._window)
+        label = FORMAT_LABELS.get(options.format, options.format).split(" (")[0]
+        progress = QProgressDialog(
+            f"Exporting {label}…", "Cancel", 0, max(1, document.frame_count), self._window
+        )
         progress.setWindowTitle("Export")
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(400)

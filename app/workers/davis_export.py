@@ -1,8 +1,10 @@
-"""DAVIS-format export and import of a project's masks (plain Python, no Qt). The format itself
-(layout, writer, reader) is :mod:`vos_core.data.davis`; this module adds the app's job, masks and
-overlay video.
+"""Export and import of a project's masks (plain Python, no Qt): the DAVIS layout (its format is
+:mod:`vos_core.data.davis`) with the app's overlay video, and every format of
+:mod:`vos_core.formats` (COCO, Ultralytics YOLO-seg, CVAT for video), all through the one frame loop
+:func:`vos_core.export_frames` (progress, cancel, a failed or cancelled export leaves no partial
+single file).
 
-Export layout (``OUT`` = output folder, ``NAME`` = sequence name)::
+DAVIS export layout (``OUT`` = output folder, ``NAME`` = sequence name)::
 
     OUT/JPEGImages/480p/NAME/00000.jpg          the frames (original resolution)
     OUT/Annotations/480p/NAME/00000.png         palette label maps (original resolution; frames
@@ -11,7 +13,8 @@ Export layout (``OUT`` = output folder, ``NAME`` = sequence name)::
     OUT/objects/<id>_<name>/00000.png           optional per-object binary masks (0/255)
     OUT/NAME_overlay.mp4                        optional overlay video (colour fill at 50%)
 
-Every file is written atomically, so an interrupted or failed export never leaves a half file.
+The other formats' layouts are in their modules. Every file is written atomically, so an
+interrupted or failed export never leaves a half file.
 """
 
 from __future__ import annotations
@@ -27,12 +30,18 @@ import numpy as np
 
 from app.workers.overlay_video import OverlayVideoWriter, blend, colour_lut
 from vos_core import (
+    EXPORT_FORMATS,
     DavisWriter,
+    ExportObject,
     VosError,
     VosInputError,
+    describe_export,
+    export_frames,
+    format_writer,
     mask_file_name,
     open_source,
     read_annotations,
+    read_labels,
     read_mask,
     safe_name,
 )
@@ -41,6 +50,13 @@ if TYPE_CHECKING:  # annotations only: the export needs no app.model at run time
     from app.model.object_info import ObjectInfo
 
 MaskProvider = Callable[[int], "np.ndarray | None"]
+
+DAVIS = "davis"
+#: format key -> label, DAVIS first
+FORMAT_LABELS = {DAVIS: "DAVIS (palette PNGs, frames, ImageSets)"} | {
+    key: info.label for key, info in EXPORT_FORMATS.items()
+}
+IMPORT_FORMATS = {key: info.label for key, info in EXPORT_FORMATS.items() if info.importable}
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,12 @@ class ExportJob:
     overlay_video: bool = False
     jpeg_quality: int = 90
     overlay_alpha: float = 0.5
+    format: str = DAVIS
+    images: bool | None = None  # other formats: also write the frames (None: the format's default)
     warnings: list[str] = field(default_factory=list, compare=False)
+
+    def export_objects(self) -> list[ExportObject]:
+        return [ExportObject(info.id, info.name) for info in self.objects]
 
 
 def mask_reader(job: ExportJob, hw: tuple[int, int]) -> MaskProvider:
@@ -79,46 +100,104 @@ def mask_reader(job: ExportJob, hw: tuple[int, int]) -> MaskProvider:
     return read
 
 
-def export_davis(
+class _DavisFrames:
+    """The DAVIS layout (and the optional overlay video) as a frame writer for the one loop."""
+
+    needs_images = True
+
+    def __init__(self, writer: DavisWriter, video: OverlayVideoWriter | None, job: ExportJob) -> None:
+        self.writer, self.video = writer, video
+        self.lut, self.drawn = colour_lut({info.id: info.rgb for info in job.objects if info.visible})
+        self.alpha = job.overlay_alpha
+
+    def write(self, index: int, rgb: np.ndarray | None, labels: np.ndarray) -> None:
+        assert rgb is not None
+        self.writer.write(index, rgb, labels)
+        if self.video is not None:
+            self.video.write(blend(rgb, labels, self.lut, self.drawn, self.alpha))
+
+    def finish(self) -> None:
+        self.writer.finish()
+
+    def abort(self) -> None:
+        """Every DAVIS file is whole already; the overlay video is discarded by its own writer."""
+
+
+def describe_job(job: ExportJob, n_frames: int) -> str:
+    """What the export will write (files, objects, frames), for the dialog's preview."""
+    if job.format != DAVIS:
+        return describe_export(job.format, safe_name(job.name), n_frames, job.export_objects(), job.images)
+    name = safe_name(job.name)
+    extras = (", objects/<id>_<name>/… per object" if job.per_object else "") + (
+        f", {name}_overlay.mp4" if job.overlay_video else ""
+    )
+    return (
+        f"JPEGImages/480p/{name}/ and Annotations/480p/{name}/ ({n_frames} JPEGs and {n_frames} palette "
+        f"PNGs), ImageSets{extras}; {len(job.objects)} object{'s' if len(job.objects) != 1 else ''}; "
+        f"{n_frames} frames."
+    )
+
+
+def export_project(
     job: ExportJob,
     masks: MaskProvider | None = None,
     progress: Callable[[int, int], None] | None = None,
     check_cancelled: Callable[[], None] | None = None,
 ) -> Path:
-    """Write the DAVIS export of ``job``; returns the output folder. Raises ``VosError`` with a
-    user-facing message on failure; ``check_cancelled`` may raise to stop between frames."""
+    """Write the export of ``job`` in its format; returns the output folder. Raises ``VosError``
+    with a user-facing message on failure; ``check_cancelled`` may raise to stop between frames."""
     out = Path(job.out_dir)
-    objects = {info.id: f"{info.id}_{safe_name(info.name)}" for info in job.objects} if job.per_object else {}
-    writer = DavisWriter(out, job.name, objects, job.jpeg_quality)
     with open_source(job.video_path) as source:
         hw, total = source.size, len(source)
-        read_labels = masks or mask_reader(job, hw)
-        colours = {info.id: info.rgb for info in job.objects if info.visible}
-        lut, drawn = colour_lut(colours)
+        read_labels_of = masks or mask_reader(job, hw)
+
+        def labels_of(index: int) -> np.ndarray:
+            labels = read_labels_of(index)
+            return np.zeros(hw, dtype=np.uint8) if labels is None else labels
+
+        def rgb_of(index: int) -> np.ndarray:
+            try:
+                return source.read(index)
+            except VosError as error:
+                job.warnings.append(f"frame {index}: {error}")
+                return np.zeros((*hw, 3), dtype=np.uint8)
+
         with contextlib.ExitStack() as stack:
-            video = None
-            if job.overlay_video:
-                video = stack.enter_context(
-                    OverlayVideoWriter(out / f"{writer.name}_overlay.mp4", source.fps, hw)
+            if job.format == DAVIS:
+                objects = (
+                    {info.id: f"{info.id}_{safe_name(info.name)}" for info in job.objects}
+                    if job.per_object
+                    else {}
                 )
-            for index in range(total):
-                if check_cancelled is not None:
-                    check_cancelled()
-                try:
-                    rgb = source.read(index)
-                except VosError as error:
-                    job.warnings.append(f"frame {index}: {error}")
-                    rgb = np.zeros((*hw, 3), dtype=np.uint8)
-                labels = read_labels(index)
-                if labels is None:
-                    labels = np.zeros(hw, dtype=np.uint8)
-                writer.write(index, rgb, labels)
-                if video is not None:
-                    video.write(blend(rgb, labels, lut, drawn, job.overlay_alpha))
-                if progress is not None:
-                    progress(index + 1, total)
-    writer.finish()
+                davis = DavisWriter(out, job.name, objects, job.jpeg_quality)
+                video = None
+                if job.overlay_video:
+                    video = stack.enter_context(
+                        OverlayVideoWriter(out / f"{davis.name}_overlay.mp4", source.fps, hw)
+                    )
+                writer = _DavisFrames(davis, video, job)
+            else:
+                writer = format_writer(
+                    job.format,
+                    out,
+                    safe_name(job.name),
+                    job.export_objects(),
+                    hw,
+                    total,
+                    job.images,
+                    job.jpeg_quality,
+                )
+            export_frames(writer, total, labels_of, rgb_of, progress, check_cancelled)
     return out
+
+
+def import_labels(
+    path: str | Path, key: str, n_frames: int, hw: tuple[int, int]
+) -> tuple[dict[int, np.ndarray], dict[int, str], list[str]]:
+    """Label maps by frame, object names by id and the reader's notes (overlaps resolved, entries
+    skipped) from a COCO JSON, a YOLO-seg folder or a CVAT for video XML."""
+    imported = read_labels(key, path, n_frames, hw)
+    return imported.masks, {obj.id: obj.name for obj in imported.objects}, imported.notes
 
 
 def import_davis_annotations(

@@ -1,9 +1,12 @@
-"""Export / import workers: DAVIS export and import of annotations in a background thread.
+"""Export / import workers: export (DAVIS, COCO, YOLO-seg, CVAT for video) and import of
+annotations in a background thread, never the GUI thread.
 
 ``ExportWorker(job)``: ``start()`` (own thread) or ``run()`` (synchronous); ``cancel()``; signals
 ``progress(done, total)``, ``finished(str out_dir)``, ``failed(str message)`` (a cancelled export
 fails with "Export cancelled"), then ``ended()``. ``ImportWorker(folder, n_frames, hw)`` emits
-``finished(object)`` with ``{frame: labels}``. See :mod:`app.workers.davis_export` for the layout.
+``finished(object)`` with ``{frame: labels}`` (DAVIS palette masks; with ``format=`` a COCO JSON,
+YOLO-seg folder or CVAT XML, whose object names and notes are then in ``names`` and ``notes``).
+See :mod:`app.workers.davis_export` for the layouts.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.workers.davis_export import (
+    DAVIS,
     ExportJob,
     MaskProvider,
     drop_empty,
-    export_davis,
+    export_project,
     import_davis_annotations,
+    import_labels,
     import_mask_file,
 )
 from app.workers.worker import Job
@@ -45,6 +50,8 @@ def export_job_for(
     per_object: bool = False,
     overlay_video: bool = False,
     jpeg_quality: int = 90,
+    format: str = DAVIS,
+    images: bool | None = None,
 ) -> ExportJob:
     """Save the document (so every mask is on disk) and describe its export.
     Call on the GUI thread; the export then reads the project's files in its own thread.
@@ -68,11 +75,14 @@ def export_job_for(
         per_object=per_object,
         overlay_video=overlay_video,
         jpeg_quality=jpeg_quality,
+        format=format,
+        images=images,
     )
 
 
 class ExportWorker(Job):
-    """Writes a DAVIS export; ``finished(out_dir)`` on success, ``failed(message)`` otherwise."""
+    """Writes an export in the job's format; ``finished(out_dir)`` on success, ``failed(message)``
+    otherwise."""
 
     finished = Signal(str)
     CANCELLED_MESSAGE = "Export cancelled"
@@ -90,7 +100,7 @@ class ExportWorker(Job):
         return self.job.warnings
 
     def work(self) -> object:
-        out = export_davis(self.job, self._masks, self.report_progress, self.check_cancelled)
+        out = export_project(self.job, self._masks, self.report_progress, self.check_cancelled)
         return str(out)
 
     def on_done(self, result: object) -> None:
@@ -113,9 +123,14 @@ class ImportWorker(Job):
         keep_empty: bool = False,
         parent: QObject | None = None,
         frame: int = 0,
+        format: str | None = None,
     ) -> None:
-        """``folder`` may also be one mask image: it is for the frame its name gives, else ``frame``."""
+        """``folder`` may also be one mask image: it is for the frame its name gives, else ``frame``.
+        ``format``: a key of ``vos_core.EXPORT_FORMATS`` to read labels of that format instead."""
         super().__init__(parent)
+        self.format = format
+        self.names: dict[int, str] = {}
+        self.notes: list[str] = []
         self.folder = Path(folder)
         self.n_frames = n_frames
         self.hw = hw
@@ -124,11 +139,13 @@ class ImportWorker(Job):
         self.frame = frame
 
     def work(self) -> object:
-        masks: dict[int, np.ndarray] = (
-            import_mask_file(self.folder, self.n_frames, self.hw, self.frame)
-            if self.folder.is_file()
-            else import_davis_annotations(self.folder, self.n_frames, self.hw, self.name)
-        )
+        masks: dict[int, np.ndarray]
+        if self.format is not None:
+            masks, self.names, self.notes = import_labels(self.folder, self.format, self.n_frames, self.hw)
+        elif self.folder.is_file():
+            masks = import_mask_file(self.folder, self.n_frames, self.hw, self.frame)
+        else:
+            masks = import_davis_annotations(self.folder, self.n_frames, self.hw, self.name)
         self.check_cancelled()
         return masks if self.keep_empty else drop_empty(masks)
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from vos_core.batch import main, read_manifest
 from vos_core.data.masks import write_mask
-from vos_core.formats import ExportObject, export_frames, writer_for
+from vos_core.formats import ExportObject, export_frames, format_writer
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
@@ -101,7 +101,7 @@ def test_coco_labels_are_first_masks(tmp_path: Path) -> None:
     make_videos(tmp_path / "in", count=1)
     coco = tmp_path / "in" / "coco"
     labels = first_mask(0) * 2  # object id 2
-    writer = writer_for("coco", coco, "video0", [ExportObject(2, "box")], labels.shape, 10)
+    writer = format_writer("coco", coco, "video0", [ExportObject(2, "box")], labels.shape, 10)
     export_frames(writer, 10, lambda i: labels if i == 0 else np.zeros_like(labels))
     manifest = tmp_path / "in" / "labels.json"
     entry = {"source": "video0", "labels": "coco/annotations/instances_video0.json", "name": "from_coco"}

@@ -8,8 +8,8 @@ where the format has one, a reader that gives label maps back:
 * ``cvat-video``: CVAT for video 1.1 XML with mask RLE as CVAT writes it (:mod:`.cvat_video`).
 
 The DAVIS layout stays in :mod:`vos_core.data.davis`. Every export goes through the one frame loop,
-:func:`vos_core.formats.base.export_frames` (progress, cancel, abort on failure); :func:`writer_for`
-builds a format's writer and :func:`describe` says what an export will write.
+:func:`vos_core.formats.base.export_frames` (progress, cancel, abort on failure); :func:`format_writer`
+builds a format's writer and :func:`describe_export` says what an export will write.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class FormatInfo:
     images_by_default: bool
 
 
-FORMATS: dict[str, FormatInfo] = {
+EXPORT_FORMATS: dict[str, FormatInfo] = {
     "coco": FormatInfo("coco", "COCO instance segmentation (JSON, RLE masks)", True, False),
     "yolo-seg": FormatInfo("yolo-seg", "Ultralytics YOLO-seg (polygons, data.yaml)", True, True),
     "cvat-video": FormatInfo("cvat-video", "CVAT for video 1.1 (XML, mask RLE)", True, False),
@@ -41,12 +41,12 @@ FORMATS: dict[str, FormatInfo] = {
 
 
 def format_info(key: str) -> FormatInfo:
-    if key not in FORMATS:
-        raise VosInputError(f"unknown format {key!r} (known: {', '.join(FORMATS)})")
-    return FORMATS[key]
+    if key not in EXPORT_FORMATS:
+        raise VosInputError(f"unknown format {key!r} (known: {', '.join(EXPORT_FORMATS)})")
+    return EXPORT_FORMATS[key]
 
 
-def writer_for(
+def format_writer(
     key: str,
     out: str | Path,
     name: str,
@@ -73,7 +73,7 @@ def writer_for(
     return CvatVideoWriter(out, name, objects, hw, n_frames, with_images, jpeg_quality)
 
 
-def describe(
+def describe_export(
     key: str, name: str, n_frames: int, objects: Sequence[ExportObject], images: bool | None = None
 ) -> str:
     """What an export of format ``key`` will write (files, objects, frames), one short paragraph."""
@@ -131,15 +131,15 @@ def guess_format(path: str | Path) -> str:
 
 
 __all__ = [
-    "FORMATS",
+    "EXPORT_FORMATS",
     "ExportObject",
     "FormatInfo",
     "FrameWriter",
     "Imported",
-    "describe",
+    "describe_export",
     "export_frames",
     "format_info",
     "guess_format",
     "read_labels",
-    "writer_for",
+    "format_writer",
 ]

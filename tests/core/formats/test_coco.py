@@ -11,12 +11,12 @@ from pycocotools.coco import COCO
 
 from tests.core.formats.conftest import SYNTHETIC_OBJECTS, labels_of, synthetic_maps
 from vos_core.errors import VosInputError
-from vos_core.formats import ExportObject, export_frames, read_labels, writer_for
+from vos_core.formats import ExportObject, export_frames, format_writer, read_labels
 from vos_core.formats.coco import read_coco
 
 
 def export(out: Path, maps: list[np.ndarray], objects, name: str = "clip", **kwargs) -> Path:
-    writer = writer_for("coco", out, name, objects, maps[0].shape, len(maps))
+    writer = format_writer("coco", out, name, objects, maps[0].shape, len(maps))
     export_frames(writer, len(maps), labels_of(maps), **kwargs)
     return out / "annotations" / f"instances_{name}.json"
 

@@ -10,12 +10,12 @@ import pytest
 
 from tests.core.formats.conftest import SYNTHETIC_OBJECTS, labels_of, synthetic_maps
 from vos_core.errors import VosInputError
-from vos_core.formats import ExportObject, export_frames, read_labels, writer_for
+from vos_core.formats import ExportObject, export_frames, format_writer, read_labels
 from vos_core.formats.cvat_video import rle_decode, rle_encode
 
 
 def export(out: Path, maps: list[np.ndarray], objects, name: str = "clip") -> Path:
-    writer = writer_for("cvat-video", out, name, objects, maps[0].shape, len(maps))
+    writer = format_writer("cvat-video", out, name, objects, maps[0].shape, len(maps))
     export_frames(writer, len(maps), labels_of(maps))
     return out / "annotations.xml"
 

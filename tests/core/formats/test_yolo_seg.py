@@ -10,12 +10,12 @@ import pytest
 
 from tests.core.formats.conftest import SYNTHETIC_OBJECTS, labels_of, synthetic_maps
 from tests.core.synthetic import iou
-from vos_core.formats import ExportObject, export_frames, read_labels, writer_for
+from vos_core.formats import ExportObject, export_frames, format_writer, read_labels
 from vos_core.formats.yolo_seg import mask_polygon, polygon_mask
 
 
 def export(out: Path, maps: list[np.ndarray], objects, name: str = "clip", rgb=None) -> None:
-    writer = writer_for("yolo-seg", out, name, objects, maps[0].shape, len(maps), images=rgb is not None)
+    writer = format_writer("yolo-seg", out, name, objects, maps[0].shape, len(maps), images=rgb is not None)
     export_frames(writer, len(maps), labels_of(maps), rgb)
 
 
