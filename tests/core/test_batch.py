@@ -168,3 +168,33 @@ def test_killed_batch_resumes_to_the_same_bytes(shared_data_dir: Path, tmp_path:
     resumed = subprocess.run(command(out), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr
     assert outputs(out) == outputs(whole)
+
+
+@pytest.mark.slow
+def test_killed_ray_batch_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    """The same through Ray: ``--ray local`` starts a Ray instance in the batch's process group;
+    SIGKILL to the group ends the driver and Ray's workers; the same command finishes the videos."""
+    pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[cluster]")')
+    manifest = make_videos(tmp_path / "in", count=3, n=150)
+
+    def command(out: Path) -> list[str]:
+        batch = [sys.executable, "-m", "vos_core.batch", str(manifest), "--out", str(out), "--ray", "local"]
+        return [*batch, *MODEL]
+
+    whole = tmp_path / "whole"
+    done = subprocess.run(command(whole), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    child = subprocess.Popen(command(out), env=ENV, cwd=REPO, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    end = time.monotonic() + 300
+    while len(list(out.glob("*/*.png"))) < 30:
+        assert child.poll() is None and time.monotonic() < end, "the batch ended before it was killed"
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=60)
+    assert len(list(out.glob("*/*.png"))) < 3 * 150 + 3
+    resumed = subprocess.run(command(out), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "were there already" in resumed.stdout
+    assert outputs(out) == outputs(whole)

@@ -102,11 +102,10 @@ def object_masks(
 ) -> Iterator[tuple[ExportObject, np.ndarray]]:
     """``(object, H×W bool mask)`` for each of ``objects`` present in ``labels``; the masks keep the
     memory order of ``labels`` (pass a Fortran-ordered map to get Fortran-ordered masks)."""
-    present = np.zeros(256, dtype=bool)
-    present[np.unique(labels)] = True
-    for obj in objects:
-        if present[obj.id]:
-            yield obj, labels == obj.id
+    for obj in objects:  # a comparison per object is faster than np.unique (a sort) per frame
+        mask = labels == obj.id
+        if mask.any():
+            yield obj, mask
 
 
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
