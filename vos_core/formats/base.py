@@ -108,15 +108,6 @@ def object_masks(
             yield obj, mask
 
 
-def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(left, top, right, bottom)`` inclusive pixel bounds of a non-empty bool mask, else None."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
-
-
 def frame_number(name: str) -> int | None:
     """The frame a file name stands for: its last number (``00012.jpg``, ``frame_000012.png``)."""
     numbers = re.findall(r"\d+", Path(name).stem)
@@ -189,3 +180,41 @@ def assign_ids(keys: Sequence[object], wanted: Sequence[int | None]) -> dict[obj
             taken[key] = value
             used.add(value)
     return taken
+
+
+def categories_of(objects: Sequence[ExportObject]) -> dict[str, int]:
+    """Category id (from 1) per distinct object name, in order of first appearance."""
+    ids: dict[str, int] = {}
+    for obj in objects:
+        ids.setdefault(obj.name, len(ids) + 1)
+    return ids
+
+
+def compose_frames(
+    frames: dict[int, list[tuple[object, np.ndarray]]],
+    ids: dict[object, int],
+    hw: tuple[int, int],
+    notes: list[str],
+) -> tuple[dict[int, np.ndarray], list[str]]:
+    """Label maps from each frame's instances (:func:`compose`), noting contested pixels and any
+    instance that ended up hidden."""
+    masks: dict[int, np.ndarray] = {}
+    contested_frames = 0
+    contested_pixels = 0
+    for frame in sorted(frames):
+        instances = [(ids[key], mask) for key, mask in frames[frame]]
+        labels, contested = compose(hw, instances)
+        if contested:
+            contested_frames += 1
+            contested_pixels += contested
+            present = set(np.unique(labels).tolist())
+            for object_id, mask in instances:
+                if mask.any() and object_id not in present:
+                    notes.append(f"frame {frame}: object {object_id} lies wholly under smaller objects")
+        masks[frame] = labels
+    if contested_frames:
+        notes.append(
+            f"{contested_pixels} pixels in {contested_frames} frames belonged to several objects: "
+            f"each went to the smallest of them"
+        )
+    return masks, notes

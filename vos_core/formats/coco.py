@@ -38,21 +38,14 @@ from vos_core.formats.base import (
     ExportObject,
     Imported,
     assign_ids,
-    compose,
+    categories_of,
+    compose_frames,
     frame_number,
     jpeg_bytes,
     make_dirs,
     object_masks,
     write_bytes,
 )
-
-
-def categories_of(objects: Sequence[ExportObject]) -> dict[str, int]:
-    """Category id (from 1) per distinct object name, in order of first appearance."""
-    ids: dict[str, int] = {}
-    for obj in objects:
-        ids.setdefault(obj.name, len(ids) + 1)
-    return ids
 
 
 class CocoWriter:
@@ -208,33 +201,3 @@ def read_coco(path: str | Path, n_frames: int, hw: tuple[int, int]) -> Imported:
     result.objects = [ExportObject(ids[key], names[key]) for key in keys]
     result.masks, result.notes = compose_frames(frames, ids, hw, result.notes)
     return result
-
-
-def compose_frames(
-    frames: dict[int, list[tuple[object, np.ndarray]]],
-    ids: dict[object, int],
-    hw: tuple[int, int],
-    notes: list[str],
-) -> tuple[dict[int, np.ndarray], list[str]]:
-    """Label maps from each frame's instances (:func:`compose`), noting contested pixels and any
-    instance that ended up hidden."""
-    masks: dict[int, np.ndarray] = {}
-    contested_frames = 0
-    contested_pixels = 0
-    for frame in sorted(frames):
-        instances = [(ids[key], mask) for key, mask in frames[frame]]
-        labels, contested = compose(hw, instances)
-        if contested:
-            contested_frames += 1
-            contested_pixels += contested
-            present = set(np.unique(labels).tolist())
-            for object_id, mask in instances:
-                if mask.any() and object_id not in present:
-                    notes.append(f"frame {frame}: object {object_id} lies wholly under smaller objects")
-        masks[frame] = labels
-    if contested_frames:
-        notes.append(
-            f"{contested_pixels} pixels in {contested_frames} frames belonged to several objects: "
-            f"each went to the smallest of them"
-        )
-    return masks, notes

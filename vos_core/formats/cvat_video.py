@@ -27,6 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from vos_core.data.box import mask_box
 from vos_core.data.masks import davis_palette
 from vos_core.errors import VosInputError
 from vos_core.formats.base import (
@@ -34,13 +35,12 @@ from vos_core.formats.base import (
     ExportObject,
     Imported,
     assign_ids,
+    compose_frames,
     jpeg_bytes,
     make_dirs,
-    mask_box,
     object_masks,
     write_bytes,
 )
-from vos_core.formats.coco import compose_frames
 
 
 def rle_encode(crop: np.ndarray) -> list[int]:
@@ -117,10 +117,10 @@ class CvatVideoWriter:
             box = mask_box(mask)
             if box is None:
                 continue
-            left, top, right, bottom = box
-            runs = rle_encode(mask[top : bottom + 1, left : right + 1])
+            top, left, bottom, right = box  # end exclusive
+            runs = rle_encode(mask[top:bottom, left:right])
             geometry = {"rle": ", ".join(map(str, runs)), "left": left, "top": top,
-                        "width": right - left + 1, "height": bottom - top + 1, "z_order": 0}  # fmt: skip
+                        "width": right - left, "height": bottom - top, "z_order": 0}  # fmt: skip
             track = {"id": self._next_track, "label": obj.name, "source": "manual", "group_id": obj.id}
             self._next_track += 1
             shapes = [{"frame": index, "keyframe": 1, "outside": 0, "occluded": 0}]

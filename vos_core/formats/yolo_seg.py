@@ -39,13 +39,14 @@ from vos_core.formats.base import (
     ExportObject,
     Imported,
     assign_ids,
+    categories_of,
+    compose_frames,
     frame_number,
     jpeg_bytes,
     make_dirs,
     object_masks,
     write_bytes,
 )
-from vos_core.formats.coco import categories_of, compose_frames
 
 SPLIT = "train"
 
