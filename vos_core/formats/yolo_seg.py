@@ -34,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vos_core.data.box import mask_box
 from vos_core.errors import VosInputError
 from vos_core.formats.base import (
     ExportObject,
@@ -86,18 +87,22 @@ def mask_polygon(mask: np.ndarray) -> np.ndarray | None:
     so far (the shortest bridges first). A bridge over background fills the pixels it crosses, so
     a detached part smaller than the bridge that would reach it (a speck far away) is left out:
     that loses fewer pixels than the bridge would add."""
-    contours, hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
+    box = mask_box(mask)
+    if box is None:
         return None
+    top, left, bottom, right = box  # contours of the object's box only: the same, faster
+    crop = np.ascontiguousarray(mask[top:bottom, left:right], dtype=np.uint8)
+    contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    offset = np.array([left, top])
     links = hierarchy[0]
     parts: list[tuple[float, np.ndarray]] = []
     for index, contour in enumerate(contours):
         if links[index][3] != -1:
             continue  # a hole: joined to its outer contour below (the bridge crosses object pixels)
-        polygon = contour.reshape(-1, 2)
+        polygon = contour.reshape(-1, 2) + offset
         child = links[index][2]
         while child != -1:
-            polygon = _bridge(polygon, contours[child].reshape(-1, 2))
+            polygon = _bridge(polygon, contours[child].reshape(-1, 2) + offset)
             child = links[child][0]
         parts.append((_pixels(contour), polygon))
     parts.sort(key=lambda part: -part[0])

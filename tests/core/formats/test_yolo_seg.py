@@ -90,3 +90,21 @@ def test_the_ultralytics_checker_accepts_the_export(tmp_path: Path) -> None:
     export(tmp_path, maps, SYNTHETIC_OBJECTS, rgb=lambda i: np.zeros((*maps[0].shape, 3), np.uint8))
     data = checker.check_det_dataset(str(tmp_path / "data.yaml"))
     assert data["nc"] == 3
+
+
+def test_overlapping_lines_of_a_foreign_dataset_resolve_to_the_smaller_and_say_so(tmp_path: Path) -> None:
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    big = "0 0.1 0.1 0.9 0.1 0.9 0.9 0.1 0.9"  # most of the frame
+    small = "1 0.4 0.4 0.6 0.4 0.6 0.6 0.4 0.6"  # inside it
+    (labels / "frame_000002.txt").write_text(f"{small}\n{big}\n")
+    (tmp_path / "data.yaml").write_text("names:\n  0: table\n  1: cup\n")
+    first = read_labels("yolo-seg", tmp_path, 4, (50, 50))
+    again = read_labels("yolo-seg", tmp_path, 4, (50, 50))
+    assert list(first.masks) == [2]
+    np.testing.assert_array_equal(first.masks[2], again.masks[2])
+    names = {o.name: o.id for o in first.objects}
+    assert set(names) == {"table", "cup"}
+    got = first.masks[2]
+    assert (got == names["cup"]).sum() == 121 and (got == names["table"]).any()  # the cup is whole
+    assert any("belonged to several objects" in note for note in first.notes)
