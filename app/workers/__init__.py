@@ -23,12 +23,14 @@ Engine (``engine_client.py`` / ``engine.py``, ``engine_run.py``, ``engine_signal
     ``failed(str message)``, ``busy_changed(bool)``, ``paused_changed(bool)``.
 
 Export / import (``export.py``, ``davis_export.py``)
-    ``export_job_for(document, out_dir, name=None, *, per_object=False, overlay_video=False)``
-    -> ``ExportJob`` (saves first; ``ProjectError`` if that fails); ``ExportWorker(job)``:
+    ``export_job_for(document, out_dir, name=None, *, per_object=False, overlay_video=False,
+    format="davis", images=None)`` -> ``ExportJob`` (saves first; ``ProjectError`` if that fails;
+    ``format``: ``davis`` or a key of ``vos_core.EXPORT_FORMATS``); ``ExportWorker(job)``:
     ``start()`` / ``run()``, ``cancel()``, ``wait(ms)``, signals ``progress(int, int)``,
     ``finished(str out_dir)``, ``failed(str)``, ``ended()``.
-    ``ImportWorker(folder, n_frames, hw, name=None)``: ``finished(object {frame: labels})``,
-    ``failed(str)``. ``import_davis_annotations(folder, n_frames, hw, name=None)``.
+    ``ImportWorker(folder, n_frames, hw, name=None, format=None)``: ``finished(object {frame:
+    labels})``, ``failed(str)``; with ``format`` (COCO, YOLO-seg, CVAT) also ``names`` and ``notes``.
+    ``import_davis_annotations(folder, n_frames, hw, name=None)``.
 
 GrabCut (``grabcut.py``)
     ``GrabCutRunner``: ``start(rgb, box) -> token``; ``finished(int token, object mask)``.
