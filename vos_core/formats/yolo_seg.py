@@ -2,7 +2,7 @@
 
 Layout (``OUT`` = output folder, ``NAME`` = video name)::
 
-    OUT/data.yaml                      path, train/val image folders, class names (+ our objects)
+    OUT/data.yaml                      train/val image folders, class names (+ our objects)
     OUT/images/train/NAME_00000.jpg    the frames (``images=True``; Ultralytics needs them to train)
     OUT/labels/train/NAME_00000.txt    one line per object present: ``class x1 y1 x2 y2 ...``
 
@@ -130,7 +130,9 @@ def _yaml_text(name: str, classes: dict[str, int], objects: Sequence[ExportObjec
     which YAML reads as double-quoted strings."""
     import json
 
-    lines = ["# Ultralytics YOLO-seg dataset written by vos-annotator", "path: .",
+    # no "path:": Ultralytics then takes the folder of data.yaml as the root (a relative "path: ."
+    # would be resolved against the working directory of the training run)
+    lines = ["# Ultralytics YOLO-seg dataset written by vos-annotator",
              f"train: images/{SPLIT}", f"val: images/{SPLIT}", f"nc: {len(classes)}", "names:"]  # fmt: skip
     lines += [f"  {index - 1}: {json.dumps(cname)}" for cname, index in classes.items()]
     lines.append(f"video: {json.dumps(name)}")

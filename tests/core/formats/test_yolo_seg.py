@@ -51,6 +51,7 @@ def test_synthetic_round_trip_layout_and_ids(tmp_path: Path) -> None:
     assert images == labels == [f"clip_{i:05d}" for i in range(len(maps))]
     yaml = (tmp_path / "data.yaml").read_text()
     assert "train: images/train" in yaml and "val: images/train" in yaml
+    assert "\npath:" not in yaml  # the dataset root is the folder of data.yaml, wherever training runs
     assert '  0: "ring"' in yaml and '  1: "inner"' in yaml and '  2: "split"' in yaml and "nc: 3" in yaml
     for path in (tmp_path / "labels" / "train").iterdir():
         for line in path.read_text().splitlines():
