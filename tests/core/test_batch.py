@@ -115,12 +115,12 @@ def test_coco_labels_are_first_masks(tmp_path: Path) -> None:
     np.testing.assert_array_equal(first, labels)
 
 
-def test_three_videos_through_a_local_ray_instance(tmp_path: Path, capsys) -> None:
+def test_three_videos_through_a_local_ray_instance(tmp_path: Path, capsys, monkeypatch) -> None:
     ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[cluster]")')
     manifest = make_videos(tmp_path / "in")
     pooled = tmp_path / "pooled"
     assert main([str(manifest), "--out", str(pooled), "--workers", "2", *MODEL]) == 0
-    os.environ["PYTHONPATH"] = str(REPO)  # the Ray workers import this checkout
+    monkeypatch.setenv("PYTHONPATH", str(REPO))  # the Ray workers import this checkout
     ray.init(num_cpus=2, include_dashboard=False)
     try:
         out = tmp_path / "ray"
