@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "export_frames": "vos_core.formats:export_frames",
     "format_writer": "vos_core.formats:format_writer",
     "describe_export": "vos_core.formats:describe_export",
+    "describe_lines": "vos_core.formats:describe_lines",
     "read_labels": "vos_core.formats:read_labels",
     "guess_format": "vos_core.formats:guess_format",
     # errors

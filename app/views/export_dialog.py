@@ -62,6 +62,7 @@ class ExportDialog(QDialog):
         note.setStyleSheet("color: #555;")
         self.preview = QLabel()
         self.preview.setWordWrap(True)
+        self.preview.setMinimumHeight(self.preview.fontMetrics().lineSpacing() * 5)
         self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

@@ -36,6 +36,7 @@ from vos_core import (
     VosError,
     VosInputError,
     describe_export,
+    describe_lines,
     export_frames,
     format_writer,
     mask_file_name,
@@ -131,11 +132,9 @@ def describe_job(job: ExportJob, n_frames: int) -> str:
     extras = (", objects/<id>_<name>/… per object" if job.per_object else "") + (
         f", {name}_overlay.mp4" if job.overlay_video else ""
     )
-    return (
-        f"JPEGImages/480p/{name}/ and Annotations/480p/{name}/ ({n_frames} JPEGs and {n_frames} palette "
-        f"PNGs), ImageSets{extras}; {len(job.objects)} object{'s' if len(job.objects) != 1 else ''}; "
-        f"{n_frames} frames."
-    )
+    images = f"JPEGImages/480p/{name}/, Annotations/480p/{name}/ ({n_frames} JPEGs and palette PNGs)"
+    files = f"{images}, ImageSets{extras}"
+    return describe_lines(files, job.export_objects(), n_frames)
 
 
 def export_project(

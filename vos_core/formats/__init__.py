@@ -76,26 +76,32 @@ def format_writer(
 def describe_export(
     key: str, name: str, n_frames: int, objects: Sequence[ExportObject], images: bool | None = None
 ) -> str:
-    """What an export of format ``key`` will write (files, objects, frames), one short paragraph."""
+    """What an export of format ``key`` will write: three lines, ``Files: …``, ``Objects: …``,
+    ``Frames: …``."""
     info = format_info(key)
     with_images = info.images_by_default if images is None else images
     names = sorted({obj.name for obj in objects})
-    frames = f"{n_frames} frame{'s' if n_frames != 1 else ''}"
     if key == "coco":
         files = f"annotations/instances_{name}.json (one image per frame, RLE masks)"
         pictures = f"images/{name}/00000.jpg …"
     elif key == "yolo-seg":
-        files = f"data.yaml and labels/train/{name}_00000.txt … ({n_frames} files)"
+        files = f"data.yaml, labels/train/{name}_00000.txt … ({n_frames} text files)"
         pictures = f"images/train/{name}_00000.jpg …"
     else:
         files = "annotations.xml (one mask track per object and frame, object id in group_id)"
         pictures = "images/frame_000000.jpg …"
     if with_images:
         files += f", {pictures} ({n_frames} JPEGs)"
-    return (
-        f"{files}; {len(objects)} object{'s' if len(objects) != 1 else ''} in "
-        f"{len(names)} categor{'ies' if len(names) != 1 else 'y'} ({', '.join(names) or 'none'}); {frames}."
+    return describe_lines(
+        files, objects, n_frames, f"in {len(names)} categor{'ies' if len(names) != 1 else 'y'}"
     )
+
+
+def describe_lines(files: str, objects: Sequence[ExportObject], n_frames: int, grouping: str = "") -> str:
+    """The preview's three lines for any export (the app's DAVIS export uses it too)."""
+    names = ", ".join(sorted({obj.name for obj in objects})) or "none"
+    count = f"{len(objects)} {grouping}".strip()
+    return f"Files: {files}\nObjects: {count} ({names})\nFrames: {n_frames}"
 
 
 def read_labels(key: str, path: str | Path, n_frames: int, hw: tuple[int, int]) -> Imported:
@@ -137,6 +143,7 @@ __all__ = [
     "FrameWriter",
     "Imported",
     "describe_export",
+    "describe_lines",
     "export_frames",
     "format_info",
     "guess_format",
