@@ -143,6 +143,10 @@ class MemoryBank:
         enforced (a pinned entry is added pinned, so it is never consolidated on the way in)."""
         if kind == EntryKind.LONG_TERM:
             raise ValueError("long-term entries are made by consolidation only")
+        if kind == EntryKind.WORKING and not pinned:
+            kept = next((e for e in self._entries if e.frame == frame and e.pinned), None)
+            if kept is not None:
+                return kept  # a pinned entry is kept as it was pinned: no new row, no new content
         old = self.find_frame(frame)
         if old is not None:
             if old.kind == EntryKind.PERMANENT and kind == EntryKind.WORKING:
