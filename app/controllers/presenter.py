@@ -194,6 +194,7 @@ class DocumentPresenter(QObject):
             document.masks.propagated_frames(),
             low,
             references=document.reference_frames(),
+            reviewed=document.reviewed_only(),
         )
         self.plot.set_confidence(confidence)
         self.plot.set_memory(document.memory_mb)
