@@ -184,6 +184,8 @@ class Document(QObject, EngineRuns, MemoryOps):
         self.masks.request_save()
 
     def set_memory_stats(self, stats: MemoryStats | None) -> None:
+        if self._closed:  # the engine's answers queued before the close still arrive: not ours
+            return
         self.memory_stats = stats  # (the pins are the document's: set_pinned, saved in the project)
         self.memory_changed.emit(stats)
 
