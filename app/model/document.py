@@ -203,7 +203,14 @@ class Document(QObject, EngineRuns, MemoryOps):
 
     def set_use_as_reference(self, frame: int, use: bool) -> None:
         """Mark a frame's user mask as a reference (the default) or not; saved in the project. A
-        reviewed frame used as a reference is a correction (no longer only reviewed)."""
+        reviewed frame used as a reference is a correction (no longer only reviewed); a propagated
+        one becomes the user's mask, as it is (one undo step)."""
+        if use and self.masks.source(frame) == "propagated":  # accepting a prediction: a correction
+            self.project.not_references.discard(frame)
+            self.project.reviewed.discard(frame)
+            self.edit_mask(frame, self.masks.get(frame), "Use as reference")  # now the user's mask
+            self.references_changed.emit(frame)
+            return
         reviewed = use and frame in self.project.reviewed
         if reviewed:
             self.project.reviewed.discard(frame)

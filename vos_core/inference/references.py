@@ -88,9 +88,16 @@ class References:
         return len(todo) + len(pins)
 
     def _write_pin(self, index: int, encode: EncodeFn) -> None:
-        """Replace the predicted entries of ``index`` by its pinned working entry (from its pin mask)."""
-        self.bank.drop([index], _PREDICTED, pinned=True)
-        self.bank.add(index, encode(index, self.pin_masks[index]), EntryKind.WORKING, pinned=True)
+        """Replace the predicted entries of ``index`` by its pinned working entry (from its pin mask;
+        the first of them keeps its id, so the row the user pinned stays)."""
+        features = encode(index, self.pin_masks[index])
+        held = [e for e in self.bank.entries() if e.frame == index and e.kind in _PREDICTED]
+        if held:
+            for other in held[1:]:
+                self.bank.evict(other.id)
+            self.bank.rewrite(held[0].id, features, EntryKind.WORKING, pinned=True)
+        else:
+            self.bank.add(index, features, EntryKind.WORKING, pinned=True)
 
     def all_pending(self) -> None:
         """Memory lost every entry (a reset without permanent entries, a reseed): every reference

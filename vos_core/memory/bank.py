@@ -243,6 +243,17 @@ class MemoryBank:
         if not pinned:
             self._enforce_limits()
 
+    def rewrite(self, entry_id: int, features: MemoryFeatures, kind: EntryKind, pinned: bool) -> MemoryEntry:
+        """Give entry ``entry_id`` new features, kind and pin, keeping its id (the GUI's row), with
+        its usage counted anew."""
+        entry = self.get(entry_id)
+        entry.features, entry.kind, entry.pinned = features, kind, pinned
+        entry.usage, entry.reads, entry.last_contribution = 0.0, 0, 0.0
+        entry.pixel_usage = torch.zeros(features.n_pixels, device=features.key.device)
+        self._changed()
+        self._enforce_limits()
+        return entry
+
     def evict(self, entry_id: int) -> None:
         self._entries.remove(self.get(entry_id))
         self._changed()

@@ -94,10 +94,15 @@ def test_mark_reviewed_is_an_undo_step_and_persists(document: Document, video: S
     document.undo_stack.undo()
     assert document.review_state(5) == "propagated" and document.reviewed_only() == []
     document.undo_stack.redo()
-    # "Use as reference" makes a reviewed frame a correction
+    # "Use as reference" makes a reviewed frame a correction, and a propagated one (one undo step)
     document.mark_reviewed(1)
     document.set_use_as_reference(1, True)
     assert document.review_state(1) == "corrected"
+    document.set_use_as_reference(2, True)
+    assert document.review_state(2) == "corrected" and document.undo_stack.undoText() == "Use as reference"
+    np.testing.assert_array_equal(document.masks.get(2), video.masks[2])
+    document.undo_stack.undo()
+    assert document.review_state(2) == "propagated"
     assert document.save()
     reopened = Document.open(video.path)
     try:

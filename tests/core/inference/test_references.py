@@ -155,10 +155,11 @@ def test_a_pinned_prediction_survives_a_rebuild_byte_for_byte(model) -> None:
     s = session(video, model)
     s.set_reference(0, video.labels(0))
     m0 = {r.index: r.labels for r in s.propagate(0, 15)}
-    frame = next(e.frame for e in s.bank.entries() if e.kind == EntryKind.WORKING and e.frame >= 6)
+    entry = next(e for e in s.bank.entries() if e.kind == EntryKind.WORKING and e.frame >= 6)
+    frame = entry.frame
     s.pin_frame(frame, m0[frame])  # the app pins the mask it shows (and keeps it in the project)
-    pinned = [(e.frame, e.kind, e.pinned) for e in s.bank.entries() if e.frame == frame]
-    assert pinned == [(frame, EntryKind.WORKING, True)]
+    pinned = [(e.id, e.frame, e.kind, e.pinned) for e in s.bank.entries() if e.frame == frame]
+    assert pinned == [(entry.id, frame, EntryKind.WORKING, True)]  # the same row, re-encoded
     m1 = {r.index: r.labels for r in s.propagate(0, 15)}
     assert [e.frame for e in s.bank.entries()].count(frame) == 1  # the run kept the pinned entry
     m2 = {r.index: r.labels for r in s.propagate(0, 15)}
