@@ -18,6 +18,9 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "## Set up and run"
+#: how the install command runs apt-get as root: ``sudo`` where it exists, nothing where it does not
+#: (a root shell in a container or CI image has no sudo)
+AS_ROOT = "$(command -v sudo)"
 
 
 def setup_commands(readme: Path = README) -> list[str]:
@@ -44,9 +47,10 @@ def test_command(readme: Path = README) -> str:
 
 
 def apt_packages(readme: Path = README) -> list[str]:
-    """The packages after ``apt-get install`` in the install command (options and ``sudo`` skipped)."""
+    """The packages after ``apt-get install`` in the install command (options and ``AS_ROOT`` or
+    ``sudo`` skipped)."""
     for part in install_command(readme).split("&&"):
-        words = shlex.split(part)
+        words = shlex.split(part.strip().removeprefix(AS_ROOT))
         if words and words[0] == "sudo":
             words = words[1:]
         if words[:2] == ["apt-get", "install"]:

@@ -204,6 +204,7 @@ class MainWindow(QMainWindow):
         a.use_reference.triggered.connect(lambda use: c.set_use_as_reference(self._current, use))
         p.reference_state_changed.connect(a.set_reference_state)
         a.reseed.triggered.connect(lambda: c.reseed(self._current))
+        a.mark_reviewed.triggered.connect(lambda: c.mark_reviewed(self._current))
         a.reset_memory.triggered.connect(lambda: c.reset_memory(True))
         a.reset_all_memory.triggered.connect(lambda: c.reset_memory(False))
         self.canvas.edit_finished.connect(self._on_edit)
@@ -270,7 +271,7 @@ class MainWindow(QMainWindow):
 
     def _on_edit(self, frame: int, _before: object, after: object, text: str) -> None:
         if self.document is not None:
-            self.document.edit_mask(frame, after, text)  # type: ignore[arg-type]
+            self.document.user_edit(frame, after, text)  # type: ignore[arg-type]
 
     def _add_object(self) -> None:
         if self.document is not None:

@@ -39,6 +39,35 @@ def test_install_command_shape() -> None:
     assert len(packages) == len(set(packages))
     assert {"libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1"} <= set(packages)  # issue 12, item 6
     assert commands.test_command().endswith("python -m pytest -q")
+    # issue 24: how to run without a display
+    assert "xvfb-run -a python main.py" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_install_command_runs_without_sudo(tmp_path: Path) -> None:
+    """Issue 24: the install line failed as root in a container without ``sudo``. Run the README's
+    own line under bash with fake apt-get, pip and python on a PATH that has no sudo."""
+    commands = readme_commands()
+    install = commands.install_command()
+    assert " sudo " not in f" {install} " and install.count(commands.AS_ROOT) == 2  # both apt-get calls
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for tool in ("apt-get", "pip", "python"):
+        (fake / tool).write_text(FAKE_TOOL)
+        (fake / tool).chmod(0o755)
+    for tool in ("bash", "basename"):  # what the fakes themselves need, and nothing else
+        real = shutil.which(tool)
+        assert real is not None
+        (fake / tool).symlink_to(real)
+    log = tmp_path / "log"
+    env = {"PATH": str(fake), "FAKE_LOG": str(log), "HOME": str(tmp_path)}
+    proc = subprocess.run([shutil.which("bash") or "bash", "-c", install], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["apt-get", "apt-get", "pip", "python"]
+    assert lines[1].split()[2:5] == ["install", "-y", "--no-install-recommends"]
+    assert lines[1].split()[5:] == commands.apt_packages()
 
 
 def test_readme_parser_rejects_a_readme_without_packages(tmp_path: Path) -> None:

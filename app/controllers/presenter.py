@@ -21,7 +21,7 @@ REFRESH_MS = 150  # marks and plots are redrawn at most this often while results
 
 class DocumentPresenter(QObject):
     follow_changed = Signal(bool)
-    #: (the frame on screen has a user mask, it is a reference): for the "Use as reference" action
+    #: (the frame on screen has a mask, it is a reference): for the "Use as reference" action
     reference_state_changed = Signal(bool, bool)
 
     def __init__(
@@ -131,9 +131,8 @@ class DocumentPresenter(QObject):
         if document is None:
             self.reference_state_changed.emit(False, False)
             return
-        frame = document.current_frame
-        user = document.masks.source(frame) == "user"
-        self.reference_state_changed.emit(user, user and document.is_reference(frame))
+        frame = document.current_frame  # any mask can be used as a reference (a prediction too)
+        self.reference_state_changed.emit(document.masks.has_mask(frame), document.is_reference(frame))
 
     def _on_references_changed(self, frame: int) -> None:
         document = self.document
@@ -194,6 +193,7 @@ class DocumentPresenter(QObject):
             document.masks.propagated_frames(),
             low,
             references=document.reference_frames(),
+            reviewed=document.reviewed_only(),
         )
         self.plot.set_confidence(confidence)
         self.plot.set_memory(document.memory_mb)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from app.controllers.settings import AppSettings
 from app.model.document import Document
 from app.workers.engine_client import EngineClient
-from vos_core import FrameResult, VosError
+from vos_core import EntryInfo, FrameResult, VosError
 
 EngineFactory = Callable[[], EngineClient]
 
@@ -190,28 +190,43 @@ class SessionController(QObject):
             self.info.emit(f"Frame {frame} is {what}")
 
     def reseed(self, frame: int) -> bool:
+        """Reset memory to the references and propagate from ``frame`` (one undo step, then the run)."""
         document = self.document
         if document is None or not self._ready():
             return False
-        labels = document.masks.get(frame)
-        if labels is None:
+        if document.masks.get(frame) is None:
             self.error.emit("Nothing to reseed from", f"Frame {frame} has no mask.")
             return False
-        document.reseed(frame)
-        self.info.emit(f"Memory cleared and restarted from frame {frame}")
+        message = document.reseed(frame)
+        if message is None:
+            self.info.emit("Nothing to reseed: the video has one frame")
+            return False
+        self.info.emit(message)
         return True
 
     def reset_memory(self, keep_permanent: bool) -> None:
-        if self.document is not None:
-            self.engine.reset_memory(keep_permanent)
+        if self.document is not None and self._ready():
+            self.info.emit(self.document.reset_memory(keep_permanent))
+
+    def _entry(self, entry_id: int) -> EntryInfo | None:
+        stats = self.document.memory_stats if self.document is not None else None
+        return next((e for e in stats.entries if e.id == entry_id), None) if stats is not None else None
 
     def pin(self, entry_id: int, pinned: bool) -> None:
-        if self.document is not None:
-            self.engine.pin(entry_id, pinned)
+        """Pin (or unpin) the frame of a memory entry (one undo step)."""
+        entry = self._entry(entry_id)
+        if entry is not None and self.document is not None:
+            self.info.emit(self.document.set_pinned(entry.frame, pinned))
 
     def evict(self, entry_id: int) -> None:
+        """Evict a memory entry (one undo step); a reference becomes an ordinary frame, and says so."""
+        entry = self._entry(entry_id)
+        if entry is not None and self.document is not None:
+            self.info.emit(self.document.evict(entry.frame, entry.kind))
+
+    def mark_reviewed(self, frame: int) -> None:
         if self.document is not None:
-            self.engine.evict(entry_id)
+            self.info.emit(self.document.mark_reviewed(frame))
 
     # ------------------------------------------------------------------ engine events
     def _on_result(self, result: FrameResult) -> None:

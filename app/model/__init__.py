@@ -3,7 +3,8 @@
 Project on disk (``project.py``)
     ``Project.open_for(video_path, project_dir=None, *, source=None) -> Project`` creates or resumes
     ``<video_dir>/<stem>.vosproj/`` (``<folder>.vosproj`` for a frame folder): ``project.json``
-    (schema ``version`` 1) + ``masks/%05d.png`` palette PNGs, all written atomically, masks before
+    (schema ``version`` 1) + ``masks/%05d.png`` palette PNGs (+ ``pins/%05d.png``: the masks pinned
+    predictions were pinned with), all written atomically, masks before
     the JSON. Raises ``ProjectError`` (newer version, bad fields, frame count / size mismatch).
     Corrupt masks are skipped and listed in ``project.problems``. Fields: ``directory``,
     ``video_path``, ``frame_count``, ``size`` (H, W), ``objects``, ``sources`` {frame: "user" |
@@ -45,8 +46,15 @@ Document (``document.py``)
     References: every user frame not marked otherwise is one (``is_reference``,
     ``reference_frames``, ``set_use_as_reference(frame, use)``); the engine is told of each change
     (``references.py``, ``ReferenceSync``).
+    Corrections and reviews (``review.py``): ``user_edit(frame, labels, text)`` (a canvas edit: a
+    correction makes a reference, a key edit or a tiny change a reviewed frame), ``mark_reviewed``,
+    ``review_state(frame)`` ("corrected" | "reviewed" | "user" | "propagated" | None),
+    ``reviewed_frames()`` (every frame a person checked: for exports), ``reviewed_only()``.
+    Memory operations, each one undo step returning what it did (``document_memory.py``):
+    ``set_pinned(frame, pinned)``, ``evict(frame, kind)``, ``reset_memory(keep_permanent)``,
+    ``reseed(frame)`` (a reset to the references, then a run from the frame).
     Engine: ``attach_engine(client)`` (sends the references and pins) / ``detach_engine()``,
-    ``propagate(start, end, direction)``, ``reseed(frame)``, ``apply_result(FrameResult) -> bool``,
+    ``propagate(start, end, direction)``, ``apply_result(FrameResult) -> bool``,
     ``begin_run(text)`` / ``end_run()``, ``set_memory_stats``, ``memory_mb`` {frame: MB}.
     ``save() -> bool``, ``close()``. Signals ``current_changed(int)``,
     ``confidence_changed(int frame | -1)``, ``memory_changed(object MemoryStats | None)``,

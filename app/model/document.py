@@ -12,10 +12,17 @@ a frame (edit, erase, clear, import, GrabCut, clicks, undo, redo) the document t
 that the frame is a reference (``set_reference``) or, if it had said so before, that it is not any
 more (``remove_reference``). On attach, the project's references and pinned frames are sent in one
 go (``restore``; the engine encodes them when the next run starts).
+
+Corrections and reviews (:mod:`app.model.review`): an edit through :meth:`user_edit` makes a frame a
+reference only when it is a correction (a stroke that changes more than a tiny part of a
+propagated mask); a key edit or a tiny change leaves it a *reviewed* frame (kept, not a reference),
+and :meth:`mark_reviewed` records a check without a change. Memory operations (pin, evict, reset,
+reseed) are undo steps (:mod:`app.model.document_memory`).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.model.document_memory import MemoryOps
 from app.model.document_runs import EngineLike, EngineRuns
 from app.model.mask_files import check_labels
 from app.model.mask_store import MaskStore
@@ -30,6 +38,7 @@ from app.model.object_info import ObjectInfo
 from app.model.objects import ObjectListModel
 from app.model.project import Project
 from app.model.references import ReferenceSync
+from app.model.review import ReviewState, is_correction, review_state
 from app.model.settings import config_from_dict, config_to_dict
 from app.model.undo import (
     AddObjectCommand,
@@ -38,6 +47,7 @@ from app.model.undo import (
     RecolourObjectCommand,
     RemoveObjectCommand,
     RenameObjectCommand,
+    StateCommand,
 )
 from vos_core import (
     FrameCache,
@@ -51,7 +61,7 @@ from vos_core import (
 __all__ = ["Document", "EngineLike"]
 
 
-class Document(QObject, EngineRuns):
+class Document(QObject, EngineRuns, MemoryOps):
     """Everything about one opened video. Create with :meth:`open`; call :meth:`close` at the end."""
 
     current_changed = Signal(int)
@@ -174,10 +184,9 @@ class Document(QObject, EngineRuns):
         self.masks.request_save()
 
     def set_memory_stats(self, stats: MemoryStats | None) -> None:
-        self.memory_stats = stats
-        if stats is not None and list(stats.pinned_frames) != self.project.pinned_frames:
-            self.project.pinned_frames = list(stats.pinned_frames)  # saved with the project
-            self.masks.request_save()
+        if self._closed:  # the engine's answers queued before the close still arrive: not ours
+            return
+        self.memory_stats = stats  # (the pins are the document's: set_pinned, saved in the project)
         self.memory_changed.emit(stats)
 
     # ------------------------------------------------------------------ references
@@ -193,9 +202,86 @@ class Document(QObject, EngineRuns):
         self._references.restore_pins()
 
     def set_use_as_reference(self, frame: int, use: bool) -> None:
-        """Mark a frame's user mask as a reference (the default) or not; saved in the project."""
-        if self._references.set_use(frame, use):
+        """Mark a frame's user mask as a reference (the default) or not; saved in the project. A
+        reviewed frame used as a reference is a correction (no longer only reviewed); a propagated
+        one becomes the user's mask, as it is (one undo step)."""
+        if use and self.masks.source(frame) == "propagated":  # accepting a prediction: a correction
+            self.project.not_references.discard(frame)
+            self.project.reviewed.discard(frame)
+            self.edit_mask(frame, self.masks.get(frame), "Use as reference")  # now the user's mask
             self.references_changed.emit(frame)
+            return
+        reviewed = use and frame in self.project.reviewed
+        if reviewed:
+            self.project.reviewed.discard(frame)
+        if self._references.set_use(frame, use) or reviewed:
+            self.references_changed.emit(frame)
+
+    # ------------------------------------------------------------------ corrections and reviews
+    def review_state(self, frame: int) -> ReviewState | None:
+        """"corrected" (a reference), "reviewed", "user" (not a reference), "propagated", or None."""
+        reviewed = frame in self.project.reviewed
+        return review_state(self.masks.source(frame), self.is_reference(frame), reviewed)
+
+    def reviewed_frames(self) -> list[int]:
+        """Every frame a person checked: the corrections (references) and the reviewed frames (for
+        an export's "reviewed" flag)."""
+        return sorted(set(self.reference_frames()) | (self.project.reviewed & set(self.masks.frames())))
+
+    def reviewed_only(self) -> list[int]:
+        """The frames reviewed but not corrected (the timeline's reviewed marks)."""
+        return [f for f in self.masks.annotated_frames() if self.review_state(f) == "reviewed"]
+
+    def user_edit(self, frame: int, labels: np.ndarray | None, text: str) -> None:
+        """An edit made on the canvas (``text``: its name): a correction makes the frame a reference;
+        a key edit or a tiny change of a propagated mask leaves it a reviewed frame. One undo step."""
+        state = self.review_state(frame)
+        before = self.masks.get(frame)
+        correction = is_correction(before, state, labels, text)
+        if correction and state != "reviewed":
+            self.edit_mask(frame, labels, text)
+            return
+        marks = (not correction, not correction)  # (reviewed, kept out of memory)
+        self.undo_stack.beginMacro(text if correction else f"{text} (reviewed)")
+        try:
+            old = (frame in self.project.reviewed, frame in self.project.not_references)
+            apply = functools.partial(self._apply_review, frame, None)
+            self.undo_stack.push(StateCommand(text, apply, old, marks))
+            self.edit_mask(frame, labels, text)
+        finally:
+            self.undo_stack.endMacro()
+
+    def mark_reviewed(self, frame: int) -> str:
+        """Record that ``frame`` was checked, without changing its mask (one undo step): it is kept
+        as it is (a run no longer overwrites it) and stays out of memory -> what was done."""
+        state = self.review_state(frame)
+        if state is None:
+            return f"Frame {frame} has no mask to review"
+        if state == "corrected":
+            return f"Frame {frame} is a correction (a reference): it counts as reviewed"
+        if state == "reviewed":
+            return f"Frame {frame} is reviewed already"
+        old = (False, frame in self.project.not_references)
+        source = self.masks.source(frame)
+        apply = functools.partial(self._apply_review, frame, source)
+        self.undo_stack.push(StateCommand(f"Mark frame {frame} reviewed", apply, old, (True, True)))
+        return f"Frame {frame} marked reviewed (kept as it is, not a reference)"
+
+    def _apply_review(self, frame: int, source: str | None, marks: object) -> None:
+        """Set the review marks ``(reviewed, not a reference)`` of ``frame``; with ``source`` (the
+        mask's source before the review), the mask is the user's while reviewed, else that source."""
+        reviewed, kept_out = marks  # type: ignore[misc]
+        for present, frames in ((reviewed, self.project.reviewed), (kept_out, self.project.not_references)):
+            if present:
+                frames.add(frame)
+            else:
+                frames.discard(frame)
+        labels = self.masks.get(frame)
+        if source is not None and labels is not None:
+            self.masks.set(frame, labels, "user" if reviewed else source)  # type: ignore[arg-type]
+        self.masks.request_save()
+        self._references.sync(frame)
+        self.references_changed.emit(frame)
 
     # ------------------------------------------------------------------ user edits (undoable)
     def edit_mask(self, frame: int, labels: np.ndarray | None, text: str = "Edit mask") -> None:

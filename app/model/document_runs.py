@@ -31,7 +31,7 @@ class EngineLike(ReferenceEngine, Protocol):
 
     def remember(self, masks: dict[int, np.ndarray]) -> None: ...
 
-    def reseed(self, frame: int, labels: np.ndarray) -> None: ...
+    def reset_memory(self, keep_permanent: bool = ...) -> None: ...
 
     def propagate(self, start: int, end: int, direction: str = ..., seed: object = ...) -> None: ...
 
@@ -79,16 +79,6 @@ class EngineRuns:
             with contextlib.suppress(RuntimeError, TypeError):
                 signal.disconnect(slot)
         self.end_run()
-
-    def reseed(self, frame: int) -> bool:
-        """Clear the engine's memory and restart from this frame's mask, which the engine keeps as
-        a reference (the other references re-enter memory when the next run starts)."""
-        labels = self.masks.get(frame)
-        if self._engine is None or labels is None:
-            return False
-        self._engine.reseed(frame, labels)
-        self._references.told.add(frame)  # so that a later change of this frame reaches it
-        return True
 
     def propagate(self, start: int, end: int, direction: str = "forward") -> bool:
         """Ask the engine to propagate from ``start`` (its stored mask is the seed) to ``end``."""

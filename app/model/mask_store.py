@@ -6,7 +6,9 @@ once (``changed`` is emitted) and reach the disk shortly after: a debounce timer
 :class:`~app.workers.worker.Job` that writes each mask atomically and then ``project.json``; one
 batch runs at a time (changes made meanwhile go in the next one). ``flush()`` waits for all of it.
 A mask is kept in memory until its write is confirmed, so a failed write (disk full, read-only
-folder) loses nothing: it is reported through ``problem`` and retried by the next save.
+folder) loses nothing: it is reported through ``problem`` and retried by the next save. The masks
+pinned predictions were pinned with (``pin_mask``/``set_pin_mask``, ``pins/`` of the project) are
+saved the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class _Write:
     labels: np.ndarray | None = None
     source: MaskSource | None = None
     snapshot: dict = field(default_factory=dict)
+    pin: bool = False  # a pin mask (``pins/``), not the frame's mask
 
 
 class _WriteBatch(Job):
@@ -59,6 +62,8 @@ class _WriteBatch(Job):
             try:
                 if write.frame is None:
                     self.project.write_json(write.snapshot)
+                elif write.pin:
+                    self.project.write_pin_mask(write.frame, write.labels)
                 elif write.labels is None:
                     self.project.delete_mask(write.frame)
                 else:
@@ -98,6 +103,8 @@ class MaskStore(QObject):
         self._cache_limit = max(0, int(cache_bytes))
         self._unsaved: dict[int, _Unsaved] = {}
         self._dirty: set[int] = set()
+        self._pins: dict[int, _Unsaved] = {}  # pin masks not yet confirmed on disk
+        self._pins_dirty: set[int] = set()
         self._meta_dirty = False
         self._seq = 0
         self._batch: _WriteBatch | None = None
@@ -159,7 +166,26 @@ class MaskStore(QObject):
         self._remember(frame, labels)
         return labels
 
+    def pin_mask(self, frame: int) -> np.ndarray | None:
+        """The mask a pinned prediction of ``frame`` was pinned with (read-only), or None."""
+        unsaved = self._pins.get(frame)
+        if unsaved is not None:
+            return unsaved.labels
+        labels = self.project.read_pin_mask(frame)
+        if labels is not None:
+            labels.flags.writeable = False
+        return labels
+
     # ------------------------------------------------------------------ changes
+    def set_pin_mask(self, frame: int, labels: np.ndarray | None) -> None:
+        """Keep ``labels`` as the mask frame ``frame`` is pinned with (None: forget it)."""
+        self._check_frame(frame)
+        array = None if labels is None else _frozen(check_labels(labels, self.project.size))
+        self._seq += 1
+        self._pins[frame] = _Unsaved(self._seq, array, None)
+        self._pins_dirty.add(frame)
+        self._schedule()
+
     def set(self, frame: int, labels: np.ndarray, source: MaskSource) -> None:
         """Store the mask of ``frame`` made by ``source`` ("user" or "propagated")."""
         self._check_frame(frame)
@@ -185,7 +211,7 @@ class MaskStore(QObject):
         self._wait_batch(wait_ms)  # the batch running now, then everything left
         self._submit()
         self._wait_batch(wait_ms)
-        return not self._failed and not self._dirty and not self._meta_dirty
+        return not self._failed and not self._dirty and not self._meta_dirty and not self._pins_dirty
 
     @property
     def pending(self) -> int:
@@ -195,7 +221,8 @@ class MaskStore(QObject):
     @property
     def all_saved(self) -> bool:
         """True when every change (masks and ``project.json``) is confirmed on disk."""
-        return not (self._unsaved or self._meta_dirty or self._batch is not None or self._failed)
+        unsaved = self._unsaved or self._pins
+        return not (unsaved or self._meta_dirty or self._batch is not None or self._failed)
 
     def close(self) -> None:
         """Flush and stop the writer thread. The store must not be changed afterwards."""
@@ -246,7 +273,7 @@ class MaskStore(QObject):
             self._timer.start()  # not restarted by later changes: saves within the interval
 
     def _submit(self) -> None:
-        if self._closed or not (self._dirty or self._meta_dirty):
+        if self._closed or not (self._dirty or self._meta_dirty or self._pins_dirty):
             return
         if self._batch is not None:  # one batch at a time: this one follows when it ends
             self._deferred = True
@@ -257,7 +284,11 @@ class MaskStore(QObject):
         for frame in sorted(self._dirty):
             change = self._unsaved[frame]
             writes.append(_Write(frame, change.seq, change.labels, change.source))
+        for frame in sorted(self._pins_dirty):
+            change = self._pins[frame]
+            writes.append(_Write(frame, change.seq, change.labels, pin=True))
         self._dirty.clear()
+        self._pins_dirty.clear()
         self._meta_dirty = False
         # masks first, then the JSON that lists them
         writes.append(_Write(None, self._seq, snapshot=self.project.to_json()))
@@ -284,12 +315,15 @@ class MaskStore(QObject):
                 messages.append(str(error) if isinstance(error, VosError) else repr(error))
                 if write.frame is None:
                     self._meta_dirty = True
+                elif write.pin:
+                    self._pins_dirty.add(write.frame)
                 elif write.frame in self._unsaved:
                     self._dirty.add(write.frame)  # retried by the next save
                 continue
-            change = self._unsaved.get(write.frame) if write.frame is not None else None
+            pending = self._pins if write.pin else self._unsaved
+            change = pending.get(write.frame) if write.frame is not None else None
             if change is not None and change.seq == write.seq:
-                del self._unsaved[write.frame]  # type: ignore[arg-type]
+                del pending[write.frame]  # type: ignore[arg-type]
         for message in dict.fromkeys(messages):
             self.problem.emit(f"Autosave failed: {message}")
         if not self._failed and not self._deferred:

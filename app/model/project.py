@@ -4,8 +4,11 @@ Layout of a project folder (default ``<video_dir>/<video_stem>.vosproj/``; for a
 ``<folder>.vosproj`` next to it)::
 
     project.json        schema version, video, objects, frame sources, confidence, settings,
-                        user frames marked "not a reference", pinned memory frames (both optional)
+                        user frames marked "not a reference", pinned memory frames, reviewed
+                        frames (the last three optional)
     masks/00012.png     DAVIS-palette label map of frame 12 at the video's original resolution
+    pins/00012.png      the mask a pinned prediction of frame 12 was pinned with (its memory entry
+                        is encoded from it, so reopening restores the pin exactly)
 
 Every file is written atomically (temp file + rename). Masks are written before the JSON that lists
 them, and on load masks that the JSON does not list yet are adopted (their source is kept in the
@@ -42,6 +45,7 @@ SCHEMA_VERSION = 1
 PROJECT_SUFFIX = ".vosproj"
 PROJECT_FILE = "project.json"
 MASKS_DIR = "masks"
+PINS_DIR = "pins"
 
 
 def default_project_dir(video_path: str | Path) -> Path:
@@ -96,6 +100,9 @@ class Project:
         self.not_references: set[int] = set()
         #: frames whose memory entries are pinned (restored in the engine on reopen)
         self.pinned_frames: list[int] = []
+        #: frames a person checked: "Mark reviewed", or an edit that is no correction (fill holes,
+        #: a tiny change); kept masks that are not references (see ``app.model.review``)
+        self.reviewed: set[int] = set()
         self.problems: list[str] = []
 
     # ------------------------------------------------------------------ paths and queries
@@ -109,6 +116,13 @@ class Project:
 
     def mask_path(self, frame: int) -> Path:
         return self.masks_dir / mask_file_name(frame)
+
+    @property
+    def pins_dir(self) -> Path:
+        return self.directory / PINS_DIR
+
+    def pin_path(self, frame: int) -> Path:
+        return self.pins_dir / mask_file_name(frame)
 
     def annotated_frames(self) -> list[int]:
         return sorted(i for i, source in self.sources.items() if source == "user")
@@ -238,6 +252,7 @@ class Project:
         # optional (older projects have neither): every user frame a reference, nothing pinned
         self.not_references = _optional_frames(data, "not_references", self.frame_count, path)
         self.pinned_frames = sorted(_optional_frames(data, "pinned_frames", self.frame_count, path))
+        self.reviewed = _optional_frames(data, "reviewed_frames", self.frame_count, path)
 
     def _scan_masks(self) -> None:
         """Reconcile the listed frames with the mask files actually on disk."""
@@ -264,6 +279,7 @@ class Project:
             elif frame not in self.sources:
                 self.sources[frame] = source or "propagated"
         self.confidence = {i: c for i, c in self.confidence.items() if i in self.sources}
+        self.reviewed &= set(self.sources)
 
     def _quarantine(self, file: Path, problem: str) -> None:
         message = f"Skipped a corrupt mask in {self.masks_dir}: {problem}"
@@ -298,6 +314,33 @@ class Project:
         except OSError as error:
             raise ProjectError(f"Cannot delete {self.mask_path(frame)}: {error.strerror}") from error
 
+    def read_pin_mask(self, frame: int) -> np.ndarray | None:
+        """The mask pinned frame ``frame`` was pinned with (None: none, or unreadable: then the
+        problem is recorded in ``problems``)."""
+        path = self.pin_path(frame)
+        if not path.exists():
+            return None
+        try:
+            return read_mask_file(path, self.size)
+        except VosError as error:
+            self.problems.append(f"Skipped the pinned mask of frame {frame}: {error}")
+            return None
+
+    def write_pin_mask(self, frame: int, labels: np.ndarray | None) -> None:
+        """Atomically write (or, for None, delete) the pin mask of ``frame`` (raises ``VosError``)."""
+        path = self.pin_path(frame)
+        if labels is None:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise ProjectError(f"Cannot delete {path}: {error.strerror}") from error
+            return
+        try:
+            self.pins_dir.mkdir(exist_ok=True)
+        except OSError as error:
+            raise ProjectError(f"Cannot create {self.pins_dir}: {error.strerror}") from error
+        write_mask_file(path, check_labels(labels, self.size), "propagated")
+
     # ------------------------------------------------------------------ project.json
     def to_json(self) -> dict[str, Any]:
         """A snapshot of the state as JSON-able primitives (safe to hand to another thread)."""
@@ -314,6 +357,7 @@ class Project:
             "confidence": {str(i): round(float(c), 5) for i, c in sorted(self.confidence.items())},
             "not_references": sorted(self.not_references),
             "pinned_frames": sorted(self.pinned_frames),
+            "reviewed_frames": sorted(self.reviewed),
         }
 
     def write_json(self, data: dict[str, Any] | None = None) -> None:

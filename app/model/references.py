@@ -5,6 +5,10 @@ A frame is a reference when its mask was made by the user ("user" source) and it
 every frame the mask store changes (edit, erase, clear, import, GrabCut, clicks, undo, redo): the
 engine is told ``set_reference`` for a reference, or ``remove_reference`` for a frame it was told
 about before. Only frames told before get a removal, so predicted results send no message.
+
+Pins: a pinned reference needs no mask of its own; a pinned prediction is sent with the mask it was
+pinned with (``MaskStore.pin_mask``; older projects: the frame's stored mask), so the engine encodes
+the very entry it held before the project was closed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class ReferenceEngine(Protocol):
     def restore(
         self, references: dict[int, np.ndarray], pins: dict[int, np.ndarray | None] | None = ...
     ) -> None: ...
+
+    def unpin_frame(self, frame: int) -> None: ...
 
 
 class ReferenceSync:
@@ -75,7 +81,7 @@ class ReferenceSync:
             labels = self.masks.get(frame)
             if labels is not None:
                 references[frame] = labels
-        pins = {frame: self.masks.get(frame) for frame in self.project.pinned_frames}
+        pins = self.pins()
         self.told = set(references)
         if references or pins:
             engine.restore(references, pins)
@@ -83,9 +89,20 @@ class ReferenceSync:
     def restore_pins(self) -> None:
         """Send the pinned frames again (after the engine rebuilt its session, which replays its
         references and their pins but has no mask for a pinned predicted frame)."""
-        pins = {frame: self.masks.get(frame) for frame in self.project.pinned_frames}
+        pins = self.pins()
         if self.engine is not None and pins:
             self.engine.restore({}, pins)
+
+    def pin_mask(self, frame: int) -> np.ndarray | None:
+        """What a pin of ``frame`` is sent with: None for a reference, else its pin mask."""
+        if self.is_reference(frame):
+            return None
+        pinned = self.masks.pin_mask(frame)
+        return pinned if pinned is not None else self.masks.get(frame)
+
+    def pins(self) -> dict[int, np.ndarray | None]:
+        """The project's pinned frames -> what each pin is sent with."""
+        return {frame: self.pin_mask(frame) for frame in self.project.pinned_frames}
 
     def detach(self) -> None:
         self.engine = None

@@ -4,6 +4,8 @@ All commands follow Qt's convention: pushing a command onto a ``QUndoStack`` cal
 ``MaskEditCommand`` applies ``after`` on that first redo (applying an edit twice is harmless).
 ``PropagationRunCommand`` is built while a run streams in, when its masks are already in the store,
 so its first redo does nothing (pass ``applied=False`` to build one that still has to be applied).
+``StateCommand`` puts back any other document state (pins, memory operations, review marks)
+through one function of the document.
 """
 
 from __future__ import annotations
@@ -303,3 +305,26 @@ class RecolourObjectCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.model.recolour(self.object_id, self.old)
+
+
+class StateCommand(QUndoCommand):
+    """A change of document state that is not a mask (a pin, an eviction, a memory reset, a review
+    mark) as one undo step: ``apply(after)`` on redo and ``apply(before)`` on undo, where the two
+    states are whatever ``apply`` understands (e.g. a frozen dataclass of the memory state)."""
+
+    def __init__(
+        self,
+        text: str,
+        apply: Callable[[object], None],
+        before: object,
+        after: object,
+        parent: QUndoCommand | None = None,
+    ) -> None:
+        super().__init__(text, parent)
+        self._apply, self.before, self.after = apply, before, after
+
+    def redo(self) -> None:
+        self._apply(self.after)
+
+    def undo(self) -> None:
+        self._apply(self.before)

@@ -134,12 +134,15 @@ class WindowActions(QObject):
             True,
         )
         self.use_reference.setEnabled(False)
+        self.mark_reviewed = a(
+            w, "Mark re&viewed", "V", None, "Checked: keep this mask as it is, not as a reference"
+        )
         self.reseed = a(
             w,
             "&Reseed from this frame",
             "Ctrl+Shift+M",
             "reseed",
-            "Clear all memory and restart from this mask",
+            "Reset memory to your references and propagate from this mask to the end",
         )
         self.reset_memory = a(w, "Reset &memory", None, "reset", "Clear working and long-term memory")
         self.reset_all_memory = a(w, "Reset &all memory", None, None, "Clear all memory, permanent too")
@@ -157,7 +160,7 @@ class WindowActions(QObject):
             self.fill_holes, self.fit, self.zoom_in, self.zoom_out, self.play, self.next_frame,
             self.prev_frame, self.next_10, self.prev_10, self.first_frame, self.last_frame,
             self.propagate_forward, self.propagate_backward, self.propagate_next, self.propagate_range,
-            self.reseed, self.reset_memory, self.reset_all_memory, *self.select_object,
+            self.reseed, self.reset_memory, self.reset_all_memory, self.mark_reviewed, *self.select_object,
             *self.tools.values(),
         ]  # fmt: skip
 
@@ -206,7 +209,7 @@ class WindowActions(QObject):
         propagate.addSeparator()
         propagate.addActions([self.pause, self.stop])
         memory = bar.addMenu("&Memory")
-        memory.addActions([self.use_reference, self.reseed])
+        memory.addActions([self.use_reference, self.mark_reviewed, self.reseed])
         memory.addSeparator()
         memory.addActions([self.reset_memory, self.reset_all_memory])
         help_menu = bar.addMenu("&Help")

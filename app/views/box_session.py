@@ -1,6 +1,7 @@
 """Box to mask on the canvas: GrabCut of the dragged box runs in the background
 (:class:`~app.workers.grabcut.GrabCutRunner`); its result replaces the active object's pixels inside
-the box as one undoable edit, unless the frame changed meanwhile."""
+the box as one undoable edit, unless the frame changed meanwhile. When GrabCut finds no object in the
+box (or fails) the user is told and the mask stays as it was."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from app.workers.grabcut import GrabCutRunner, box_mask
 if TYPE_CHECKING:
     from app.views.canvas import MaskCanvas
 
+NOT_FOUND = (
+    "GrabCut found no object in the box; the mask is unchanged. Drag a box with some background "
+    "around the object, or use the Click tool (C)."
+)
+
 
 class BoxSegmentation:
     """The canvas's box tool back end (the canvas forwards its ToolHost box requests)."""
@@ -22,6 +28,7 @@ class BoxSegmentation:
         self._canvas = canvas
         self._runner = GrabCutRunner(canvas)
         self._runner.finished.connect(self._on_mask)
+        self._runner.failed.connect(self._on_failed)
         self._pending: tuple[int, int, Box, int] | None = None  # token, frame, box, object
 
     @property
@@ -53,6 +60,10 @@ class BoxSegmentation:
         if frame != self._canvas.frame_index or self._canvas.rgb is None:
             self._canvas.message.emit("Box result dropped: the frame changed")
             return
+        if not mask.any():
+            self._canvas.message.emit(NOT_FOUND)
+            self._canvas.cancel_edit()
+            return
         labels = self._canvas.labels_for_edit()
         assert labels is not None
         inside = box_mask(labels.shape, box)
@@ -60,3 +71,11 @@ class BoxSegmentation:
         labels[mask & inside] = object_id
         self._canvas.message.emit("")
         self._canvas.finish_edit(labels, "Box to mask")
+
+    def _on_failed(self, token: int, message: str) -> None:
+        pending = self._pending
+        if pending is None or pending[0] != token:
+            return
+        self._pending = None
+        self._canvas.message.emit(f"GrabCut failed ({message}); the mask is unchanged.")
+        self._canvas.cancel_edit()

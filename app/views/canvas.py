@@ -114,6 +114,7 @@ class MaskCanvas(ZoomPanView):
         if not self._tool.editing:
             self._shown = self._labels
             self._render_all()
+        self._clicking.sync_marks()  # an undone click loses its marker
 
     def set_objects(self, colours: Mapping[int, tuple[int, int, int]], visible: set[int]) -> None:
         self.layers.set_objects(colours, visible)

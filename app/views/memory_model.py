@@ -1,4 +1,5 @@
-"""Table model of the engine's memory bank: one row per entry (``EntryInfo``)."""
+"""Table model of the engine's memory bank: one row per entry (``EntryInfo``). A pinned entry shows a
+pin beside its kind (no column of its own, so that the use rate and size fit a narrow dock)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ from vos_core import EntryInfo, MemoryStats
 
 _Index = QModelIndex | QPersistentModelIndex
 
-COLUMNS = ("Frame", "", "Kind", "Use rate", "Size", "Contribution", "Pin")
-(COL_FRAME, COL_THUMB, COL_KIND, COL_USAGE, COL_SIZE, COL_CONTRIB, COL_PIN) = range(len(COLUMNS))
+COLUMNS = ("Frame", "", "Kind", "Use rate", "Size", "Share")
+(COL_FRAME, COL_THUMB, COL_KIND, COL_USAGE, COL_SIZE, COL_CONTRIB) = range(len(COLUMNS))
+PIN_ICON = 14  # px: the pin drawn beside a pinned entry's kind
 ContributionRole = Qt.ItemDataRole.UserRole + 1
 EntryIdRole = Qt.ItemDataRole.UserRole + 2
 
 _TIPS = {
     COL_THUMB: "The frame this entry was made from",
     COL_KIND: "Permanent: given or corrected masks · working: recent predictions · "
-    "long-term: compressed older entries",
+    "long-term: compressed older entries · a pin: pinned (never consolidated or evicted by the policy)",
     COL_USAGE: "Mean share of attention per readout: low values are evicted first",
     COL_SIZE: "Memory this entry takes",
-    COL_CONTRIB: "Share of the readout of the frame on screen that came from this entry",
-    COL_PIN: "Pinned entries are never consolidated or evicted by the policy",
+    COL_CONTRIB: "Contribution: share of the readout of the frame on screen that came from this entry",
 }
 
 
@@ -114,8 +115,8 @@ class MemoryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if col == COL_THUMB:
                 return self.thumbnails.get(e.frame)
-            if col == COL_PIN and e.pinned:
-                return icon("pin").pixmap(16, 16)  # a pixmap keeps its size (the view's icons are big)
+            if col == COL_KIND and e.pinned:  # a pixmap keeps its size (the view's icons are big)
+                return icon("pin").pixmap(PIN_ICON, PIN_ICON)
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_KIND:
             return KIND_COLOURS.get(kind_key(e))
         if role == Qt.ItemDataRole.FontRole and col == COL_KIND:
@@ -139,8 +140,6 @@ class MemoryTableModel(QAbstractTableModel):
             return f"{e.usage_rate:.3f}"
         if col == COL_SIZE:
             return human_bytes(e.nbytes)
-        if col == COL_PIN:
-            return "" if not e.pinned else None
         return None
 
     def _tooltip(self, e: EntryInfo) -> str:

@@ -1,4 +1,8 @@
-"""Memory panel: the engine's memory bank as a table, with pin / evict / reset controls."""
+"""Memory panel: the engine's memory bank as a table, with pin / evict / reset controls.
+
+Columns keep their width; when the dock is too narrow for all of them, the thumbnail goes first,
+then the size, then the use rate (their values stay in each row's tooltip), so that at the default
+layout of a 1280-px-wide window every value column is visible."""
 
 from __future__ import annotations
 
@@ -25,11 +29,11 @@ from app.views.memory_model import (
     COL_CONTRIB,
     COL_FRAME,
     COL_KIND,
-    COL_PIN,
     COL_SIZE,
     COL_THUMB,
     COL_USAGE,
     COLUMNS,
+    PIN_ICON,
     ContributionRole,
     MemoryTableModel,
     human_bytes,
@@ -39,7 +43,8 @@ from app.views.thumbnails import ThumbnailCache
 from vos_core import MemoryStats
 
 _Index = QModelIndex | QPersistentModelIndex
-OPTIONAL_COLUMNS = (COL_SIZE, COL_USAGE)  # hidden in this order when the panel is too narrow
+OPTIONAL_COLUMNS = (COL_THUMB, COL_SIZE, COL_USAGE)  # hidden in this order when the panel is too narrow
+THUMB_WIDTH = 56  # px: thumbnails are scaled to fit this width
 
 
 class _BarDelegate(QStyledItemDelegate):
@@ -85,7 +90,7 @@ class MemoryPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setIconSize(QSize(72, self.thumbnails.height))
+        self.table.setIconSize(QSize(THUMB_WIDTH, self.thumbnails.height))
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.thumbnails.height + 6)
         header = self.table.horizontalHeader()
@@ -144,10 +149,9 @@ class MemoryPanel(QWidget):
         return {
             COL_FRAME: fit(COLUMNS[COL_FRAME], "00000"),
             COL_THUMB: self.table.iconSize().width() + 6,
-            COL_KIND: max(fit(COLUMNS[COL_KIND]), fit(*KIND_NAMES.values(), metrics=bold)),
+            COL_KIND: max(fit(COLUMNS[COL_KIND]), fit(*KIND_NAMES.values(), metrics=bold) + PIN_ICON + 4),
             COL_USAGE: fit(COLUMNS[COL_USAGE], "0.000"),
             COL_SIZE: fit(COLUMNS[COL_SIZE], "00.0 MB"),
-            COL_PIN: max(fit(COLUMNS[COL_PIN]), 28),
         }
 
     def _columns_width(self, hidden: tuple[int, ...] = ()) -> int:
@@ -166,7 +170,7 @@ class MemoryPanel(QWidget):
         return self._columns_width() + self._chrome_width()
 
     def _fit_columns(self) -> None:
-        """Hide the columns of least use (size, then use rate) while the panel is too narrow for
+        """Hide the columns of least use (thumbnail, size, use rate) while the panel is too narrow for
         every column; their values stay in each row's tooltip."""
         room = self.width() - self._chrome_width()
         hidden: tuple[int, ...] = ()

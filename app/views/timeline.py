@@ -25,6 +25,8 @@ from app.resources import MARK_ANNOTATED, MARK_LOW_CONFIDENCE, MARK_PROPAGATED, 
 SNAP_PIXELS = 5
 #: a user frame kept out of memory ("not a reference"): a hollow mark in this colour
 MARK_NOT_REFERENCE = QColor("#9e9e9e")
+#: a reviewed frame (checked, or an edit that is no correction; not a reference): a teal dot
+MARK_REVIEWED = QColor("#00897b")
 
 
 def runs(frames: Iterable[int]) -> list[tuple[int, int]]:
@@ -52,6 +54,7 @@ class MarkedSlider(QSlider):
         self.setPageStep(10)
         self.annotated: list[int] = []
         self.references: set[int] = set()
+        self.reviewed: set[int] = set()
         self.propagated: list[tuple[int, int]] = []
         self.low_confidence: list[int] = []
         self._dragging = False
@@ -62,10 +65,13 @@ class MarkedSlider(QSlider):
         propagated: Iterable[int],
         low: Iterable[int],
         references: Iterable[int] | None = None,
+        reviewed: Iterable[int] = (),
     ) -> None:
-        """``references``: the annotated frames that are references (default: all of them)."""
+        """``references``: the annotated frames that are references (default: all of them);
+        ``reviewed``: the annotated frames that are reviewed, not corrected."""
         self.annotated = sorted(set(annotated))
         self.references = set(self.annotated if references is None else references)
+        self.reviewed = set(reviewed) - self.references
         self.propagated = runs(propagated)
         self.low_confidence = sorted(set(low))
         self.update()
@@ -167,6 +173,10 @@ class MarkedSlider(QSlider):
                 painter.setBrush(MARK_ANNOTATED)
                 painter.drawPolygon(QPolygon([QPoint(x - 4, mid - 14), QPoint(x + 5, mid - 14),
                                               QPoint(x, mid - 5)]))  # fmt: skip
+            elif frame in self.reviewed:  # reviewed, not corrected: a dot
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(MARK_REVIEWED)
+                painter.drawEllipse(QPoint(x, mid - 9), 4, 4)
             else:  # a user mask kept out of memory: a hollow tick
                 painter.setPen(MARK_NOT_REFERENCE)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -195,7 +205,8 @@ class Timeline(QWidget):
         self.slider = MarkedSlider(self)
         self.slider.setToolTip(
             "Green triangle: a reference (your mask, a permanent memory entry) · grey box: your "
-            "mask, not used as a reference · blue: propagated · red: low confidence, worth "
+            "mask, not used as a reference · teal dot: reviewed (checked, kept as it is, not a "
+            "reference) · blue: propagated · red: low confidence, worth "
             "checking. Click a mark to jump to it; right-click your mark to use it as a reference "
             "or not."
         )
@@ -267,8 +278,9 @@ class Timeline(QWidget):
         propagated: Iterable[int],
         low: Iterable[int],
         references: Iterable[int] | None = None,
+        reviewed: Iterable[int] = (),
     ) -> None:
-        self.slider.set_marks(annotated, propagated, low, references)
+        self.slider.set_marks(annotated, propagated, low, references, reviewed)
 
     # ------------------------------------------------------------------ navigation
     def _request(self, frame: int) -> None:

@@ -87,9 +87,13 @@ class ToolMarks:
         self._clicks.append(item)
 
     def clear_clicks(self) -> None:
-        for item in self._clicks:
+        self.keep_clicks(0)
+
+    def keep_clicks(self, count: int) -> None:
+        """Keep the markers of the first ``count`` clicks (e.g. after an undo), drop the others."""
+        for item in self._clicks[count:]:
             self._scene.removeItem(item)
-        self._clicks.clear()
+        del self._clicks[count:]
 
     @property
     def click_count(self) -> int:

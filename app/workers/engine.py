@@ -234,6 +234,10 @@ class EngineWorker:
     def pin(self, entry_id: int, pinned: bool = True) -> None:
         self._memory_op(lambda session: session.pin(entry_id, pinned))
 
+    def unpin_frame(self, index: int) -> None:
+        """Frame ``index``'s memory is pinned no more (its entries stay)."""
+        self._memory_op(lambda session: session.unpin_frame(index))
+
     def evict(self, entry_id: int) -> None:
         self._memory_op(lambda session: session.evict(entry_id))
 

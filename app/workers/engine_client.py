@@ -136,6 +136,11 @@ class EngineClient(EngineSignals):
         if self._engine is not None:
             self._send(self._engine.pin, int(entry_id), bool(pinned))
 
+    def unpin_frame(self, frame: int) -> None:
+        """Unpin frame ``frame``'s memory (pin it with ``restore({}, {frame: mask})``)."""
+        if self._engine is not None:
+            self._send(self._engine.unpin_frame, int(frame))
+
     def evict(self, entry_id: int) -> None:
         if self._engine is not None:
             self._send(self._engine.evict, int(entry_id))

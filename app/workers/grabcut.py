@@ -20,23 +20,23 @@ def box_mask(shape_hw: tuple[int, int], box: Box) -> np.ndarray:
 
 
 class GrabCutJob(Job):
-    """One GrabCut; ``done`` carries the H×W bool mask (the whole box if GrabCut fails)."""
+    """One GrabCut; ``done`` carries the H×W bool mask, empty when GrabCut found no object in the
+    box (``failed`` when it could not run)."""
 
     def __init__(self, token: int, rgb: np.ndarray, box: Box, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.token, self._rgb, self._box = token, rgb, box
 
     def work(self) -> object:
-        try:
-            return grabcut_box(self._rgb, self._box)
-        except Exception:  # noqa: BLE001 - a failed segmentation falls back to the box
-            return box_mask(self._rgb.shape[:2], self._box)
+        return grabcut_box(self._rgb, self._box)
 
 
 class GrabCutRunner(QObject):
-    """Runs GrabCuts in the background; ``finished(token, mask)`` arrives on the GUI thread."""
+    """Runs GrabCuts in the background; ``finished(token, mask)`` (an empty mask: no object found)
+    and ``failed(token, message)`` arrive on the GUI thread."""
 
     finished = Signal(int, object)
+    failed = Signal(int, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +47,7 @@ class GrabCutRunner(QObject):
         self._token += 1
         job = GrabCutJob(self._token, rgb.copy(), box, self)
         job.done.connect(lambda mask, token=self._token: self.finished.emit(token, mask))
+        job.failed.connect(lambda message, token=self._token: self.failed.emit(token, message))
         job.ended.connect(self._reap)
         self._jobs.append(job)
         job.start()

@@ -1,4 +1,17 @@
-"""Fixtures for GUI tests: generated videos, isolated QSettings, no QThread left running."""
+"""Fixtures for GUI tests: generated videos, isolated QSettings, no QThread left running, generous
+waits and engines stopped (never destroyed) at teardown.
+
+Waiting: tests wait on signals and conditions (``qtbot.waitSignal``/``waitUntil``, :func:`wait_until`),
+never on wall-clock sleeps. A busy machine (the annotator's usual case, and CI beside other jobs)
+makes everything slower, so every positive wait gets at least ``GENEROUS_MS``
+(:func:`generous_waits`): a wait ends as soon as its signal comes, so a long limit costs nothing
+when things are fast, and a short one only fails slow machines.
+
+Engines: an ``EngineClient`` still running when a test ends (a window whose close was refused, a
+test that failed before its shutdown) is stopped and joined by :func:`engines_stopped`, never
+destroyed with its thread running (the QThread's destruction in the middle of an ONNX Runtime call
+crashed the process at teardown, issue 24).
+"""
 
 from __future__ import annotations
 
@@ -23,9 +36,13 @@ SQUARE = 40  # side of the moving square, in pixels at 160×120
 
 
 ENGINE_READY_MS = 120_000
+#: the least time any positive wait of a GUI test gets (ms): generous, for a machine kept busy
+GENEROUS_MS = 300_000
+#: engines that could not be stopped at a test's teardown: kept alive (never destroyed running)
+_UNSTOPPED: list[object] = []
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+def wait_until(condition: Callable[[], bool], timeout_s: float = GENEROUS_MS / 1000) -> None:
     """Process events until ``condition()`` (like ``qtbot.waitUntil``, usable in helpers)."""
     from PySide6.QtWidgets import QApplication
 
@@ -33,7 +50,7 @@ def wait_until(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < end, "timed out"
         QApplication.processEvents()
-        time.sleep(0.005)
+        time.sleep(0.005)  # a poll, not a wait: the limit is timeout_s
 
 
 @contextmanager
@@ -144,13 +161,60 @@ def no_dangling_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[QThrea
     running = []
     for thread in started:
         try:
-            if thread.isRunning() and not thread.wait(2000):
+            if thread.isRunning() and not thread.wait(GENEROUS_MS):
                 running.append(thread.objectName() or repr(thread))
         except RuntimeError:  # the C++ object is gone: it was cleaned up
             continue
-    pool_idle = QThreadPool.globalInstance().waitForDone(2000)
+    pool_idle = QThreadPool.globalInstance().waitForDone(GENEROUS_MS)
     assert not running, f"QThreads left running: {running}"
     assert pool_idle, "tasks left running on the global QThreadPool"
+
+
+@pytest.fixture(autouse=True)
+def generous_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``qtbot`` wait for a signal, a callback or a condition gets at least ``GENEROUS_MS``
+    (``assertNotEmitted`` and ``qtbot.wait``, which check that nothing happens, are left alone)."""
+    from pytestqt.qtbot import QtBot
+
+    def floored(original: Callable[..., object]) -> Callable[..., object]:
+        def wait(self: QtBot, *args: object, timeout: int | None = 5000, **kwargs: object) -> object:
+            if timeout is not None and 0 <= timeout < GENEROUS_MS:
+                timeout = GENEROUS_MS
+            return original(self, *args, timeout=timeout, **kwargs)
+
+        return wait
+
+    for name in ("waitSignal", "waitSignals", "waitUntil", "waitCallback"):
+        monkeypatch.setattr(QtBot, name, floored(getattr(QtBot, name)))
+
+
+@pytest.fixture(autouse=True)
+def engines_stopped(
+    no_dangling_threads: list[QThread], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[object]]:
+    """Stop and join every ``EngineClient`` the test made that still runs at its end (before the
+    dangling-thread check); one that will not stop is kept alive and fails the test."""
+    from app.workers.engine_client import EngineClient
+
+    made: list[EngineClient] = []
+    original = EngineClient.__init__
+
+    def init(self: EngineClient, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(EngineClient, "__init__", init)
+    yield made  # type: ignore[misc]
+    stuck = []
+    for engine in made:
+        try:
+            stopped = engine.shutdown(GENEROUS_MS)
+        except RuntimeError:  # its C++ side is gone: it was shut down and deleted
+            continue
+        if not stopped:
+            _UNSTOPPED.append(engine)
+            stuck.append(engine)
+    assert not stuck, f"{len(stuck)} engine thread(s) did not stop within {GENEROUS_MS} ms"
 
 
 @pytest.fixture

@@ -80,14 +80,20 @@ import numpy as np
 from tests.app.conftest import make_frames, wait_until, write_video
 from app.main_window import MainWindow
 
+from PySide6.QtCore import QSettings
+from app.controllers.settings import AppSettings
+
 qapp = QApplication([])
-QCoreApplication.setOrganizationName("vos-exit-test-{attempt}")
 folder = Path(tempfile.mkdtemp())
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # private settings: no refit (not the point)
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder / "qsettings"))
+QCoreApplication.setOrganizationName("vos-exit-test-{attempt}")
+AppSettings(adapt=False).save()
 video = write_video(folder / "clip.mp4", make_frames(30))
 window = MainWindow()
 window.show()
 assert window.open_path(video)
-wait_until(lambda: window.controller.attached, 120)
+wait_until(lambda: window.controller.attached)  # generous waits (tests/app/conftest.py)
 document = window.document
 import gc
 gc.collect()
@@ -98,11 +104,11 @@ document.edit_mask(0, labels, "paint")
 for run in range(3):
     window.presenter.go_to(0)
     window.actions.propagate_forward.trigger()
-    wait_until(lambda: window.controller.running, 60)
+    wait_until(lambda: window.controller.running)
     window.actions.pause.trigger()   # pause
     window.actions.pause.trigger()   # resume
     document.edit_mask(25, labels, "edit during the run")
-    wait_until(lambda: not window.controller.running, 120)
+    wait_until(lambda: not window.controller.running)
     for _ in range(2):
         window.undo_group.undo()
         window.undo_group.redo()
@@ -121,7 +127,7 @@ def test_quit_after_runs_with_pause_resume_and_undo_redo(attempt: int) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     code = RUNS.format(root=str(ROOT), attempt=attempt)
     done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=400, cwd=ROOT
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=570, cwd=ROOT
     )
     assert "Fatal Python error" not in done.stderr, done.stderr[-2000:]
     assert done.returncode == 0, done.stderr[-2000:]

@@ -87,7 +87,8 @@ def test_correct_reference_pin_evict_and_undo(
     # correct frame 15: it is a reference at once ("Use as reference" is checked on it), and the
     # next run writes it as a permanent entry
     window.presenter.go_to(15)
-    assert not window.actions.use_reference.isEnabled()  # a propagated frame
+    # a propagated frame: not a reference, but it can be made one as it is (issue 24)
+    assert window.actions.use_reference.isEnabled() and not window.actions.use_reference.isChecked()
     before = document.masks.get(15).copy()
     stroke(window.canvas, [(5, 5), (15, 5)])
     assert document.masks.source(15) == "user" and not np.array_equal(document.masks.get(15), before)
@@ -119,6 +120,13 @@ def test_correct_reference_pin_evict_and_undo(
     panel.evict_button.click()
     qtbot.waitUntil(lambda: all(e.id != working[1].id for e in panel.model.entries))  # type: ignore[attr-defined]
     assert "entries" in panel.totals.text()
+
+    # the pin and the eviction are undo steps of their own (issue 24): undo both
+    assert document.undo_stack.undoText() == f"Evict frame {working[1].frame}"
+    window.actions.undo.trigger()
+    assert document.undo_stack.undoText() == f"Pin frame {working[0].frame}"
+    window.actions.undo.trigger()
+    assert document.project.pinned_frames == []
 
     # undo the second run, undo the correction and redo it; undo the first run as one step
     assert document.undo_stack.undoText().startswith("Propagate")

@@ -1,5 +1,5 @@
-"""Fixtures of the reliability tests: the GUI tests' isolated QSettings and thread checks, and
-simulated read-only and full disks."""
+"""Fixtures of the reliability tests: the GUI tests' isolated QSettings, thread checks, generous
+waits and engine teardown, and simulated read-only and full disks."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import isolated_settings, no_dangling_threads
+from tests.app.conftest import engines_stopped, generous_waits, isolated_settings, no_dangling_threads
 from vos_core.data import atomic
 
-__all__ = ["disk_full", "isolated_settings", "make_read_only", "no_dangling_threads"]
+__all__ = [
+    "disk_full", "engines_stopped", "generous_waits", "isolated_settings", "make_read_only",
+    "no_dangling_threads",
+]  # fmt: skip
 
 
 @pytest.fixture

@@ -97,12 +97,19 @@ class InferenceSession(FramePipeline):
         return self.refs.pinned_frames()
 
     def pin_frame(self, index: int, labels: np.ndarray | None = None) -> None:
-        """Pin frame ``index``'s memory: its entries now, else its reference once written, else a
-        working entry encoded from ``labels`` (its stored mask) when the next run starts."""
+        """Pin frame ``index``'s memory. A reference: its entry (now or once written). A predicted
+        frame, with ``labels`` the mask shown for it: one pinned working entry encoded from that
+        mask (now when memory holds the frame, else when the next run starts; a run keeps it as
+        it is), so the caller that keeps the mask restores the pin exactly. Without ``labels``:
+        the frame's entries as they are."""
         if labels is not None:
             labels = self._check_labels(labels)
             self._register_objects(labels)
-        self.refs.pin_frame(index, labels)
+        self.refs.pin_frame(index, labels, self._encode_value if self.frames is not None else None)
+
+    def unpin_frame(self, index: int) -> None:
+        """Frame ``index``'s memory is pinned no more (its entries stay, unpinned)."""
+        self.refs.unpin_frame(index)
 
     def step(self, frame: np.ndarray, index: int, labels: np.ndarray | None = None) -> FrameResult:
         """Process one frame: with ``labels`` it is annotated, otherwise predicted from memory."""
@@ -222,6 +229,7 @@ class InferenceSession(FramePipeline):
             self.model = model
             for index, labels in list(self.annotations.items()):
                 self.set_reference(index, labels)
+            self.refs.model_changed()
 
     # ------------------------------------------------------------------ internals
     def _reference_view(self, index: int) -> tuple[np.ndarray, np.ndarray]:

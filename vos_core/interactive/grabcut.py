@@ -9,13 +9,18 @@ Box = tuple[int, int, int, int]
 
 MAX_SIDE = 360  # crops are downscaled to at most this many pixels per side
 ITERATIONS = 4
+#: GrabCut "found" the object only when its foreground leaves out more than this share of the box:
+#: a foreground that is (nearly) the whole box separated nothing
+WHOLE_BOX = 0.98
 
 
 def grabcut_box(rgb: np.ndarray, box: Box, iterations: int = ITERATIONS) -> np.ndarray:
     """H×W bool mask of the foreground that GrabCut finds inside ``box`` (x0, y0, x1, y1, exclusive).
 
     Works on a crop around the box (with a margin of background), downscaled when large. When GrabCut
-    finds nothing (or has no background to learn from) the whole box is returned."""
+    cannot find an object in the box (no foreground, a foreground that is the whole box, no
+    background around the box to learn from, a box too small) the mask is *empty*: the caller tells
+    the user, never passing the box itself off as the object."""
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(w, box[2]), min(h, box[3])
     out = np.zeros((h, w), dtype=bool)
@@ -42,8 +47,7 @@ def grabcut_box(rgb: np.ndarray, box: Box, iterations: int = ITERATIONS) -> np.n
             fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
         except cv2.error:
             fg = None
-    if fg is None or not fg.any():
-        out[y0:y1, x0:x1] = True
+    if fg is None or fg[ry0:ry1, rx0:rx1].mean() >= WHOLE_BOX:  # nothing, or nothing separated
         return out
     if scale < 1.0:
         fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_NEAREST)

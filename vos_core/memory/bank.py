@@ -143,6 +143,10 @@ class MemoryBank:
         enforced (a pinned entry is added pinned, so it is never consolidated on the way in)."""
         if kind == EntryKind.LONG_TERM:
             raise ValueError("long-term entries are made by consolidation only")
+        if kind == EntryKind.WORKING and not pinned:
+            kept = next((e for e in self._entries if e.frame == frame and e.pinned), None)
+            if kept is not None:
+                return kept  # a pinned entry is kept as it was pinned: no new row, no new content
         old = self.find_frame(frame)
         if old is not None:
             if old.kind == EntryKind.PERMANENT and kind == EntryKind.WORKING:
@@ -238,6 +242,17 @@ class MemoryBank:
         self.get(entry_id).pinned = pinned
         if not pinned:
             self._enforce_limits()
+
+    def rewrite(self, entry_id: int, features: MemoryFeatures, kind: EntryKind, pinned: bool) -> MemoryEntry:
+        """Give entry ``entry_id`` new features, kind and pin, keeping its id (the GUI's row), with
+        its usage counted anew."""
+        entry = self.get(entry_id)
+        entry.features, entry.kind, entry.pinned = features, kind, pinned
+        entry.usage, entry.reads, entry.last_contribution = 0.0, 0, 0.0
+        entry.pixel_usage = torch.zeros(features.n_pixels, device=features.key.device)
+        self._changed()
+        self._enforce_limits()
+        return entry
 
     def evict(self, entry_id: int) -> None:
         self._entries.remove(self.get(entry_id))

@@ -145,6 +145,18 @@ def test_box_to_mask_runs_grabcut_in_the_background(
     assert len(store.edits) == 2
 
 
+def test_box_that_grabcut_finds_nothing_in_says_so_and_changes_nothing(
+    qtbot: object, canvas: MaskCanvas, store: FakeStore, stroke: Callable[..., None]
+) -> None:
+    canvas.set_frame(0, np.full((H, W, 3), 90, np.uint8), None)  # nothing to find
+    canvas.set_tool(ToolKind.BOX)
+    messages: list[str] = []
+    canvas.message.connect(messages.append)
+    stroke(canvas, [(42, 32), (70, 50), (108, 88)])
+    qtbot.waitUntil(lambda: not canvas.editing, timeout=10000)  # type: ignore[attr-defined]
+    assert store.edits == [] and "GrabCut found no object in the box" in messages[-1]
+
+
 def test_side_by_side_paints_through_the_right_half(
     canvas: MaskCanvas, store: FakeStore, stroke: Callable[..., None]
 ) -> None:

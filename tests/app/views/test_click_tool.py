@@ -69,9 +69,11 @@ def test_clicks_segment_refine_and_undo_one_step_each(
     last = document.masks.get(0)
     assert last is not None and not last[20, 140]
     assert _iou(last == 1, truth) > 0.6
+    assert window.canvas.marks.click_count == 3
     window.actions.undo.trigger()
     window.actions.undo.trigger()
     np.testing.assert_array_equal(document.masks.get(0), first)
+    assert window.canvas.marks.click_count == 1  # the undone clicks lost their markers (issue 24)
 
 
 def test_clicks_never_take_another_objects_pixels_and_box_starts(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.views.memory_model import COL_KIND, COL_PIN, COL_SIZE, COL_THUMB, COL_USAGE, ContributionRole
+from app.views.memory_model import COL_KIND, COL_SIZE, COL_THUMB, COL_USAGE, ContributionRole
 from app.views.memory_panel import COL_CONTRIB, MemoryPanel
 from vos_core import MemoryStats
 from vos_core.memory.entries import EntryInfo, EntryKind
@@ -46,8 +46,8 @@ def test_rows_text_and_totals(qtbot: object, panel: tuple[MemoryPanel, list[int]
     assert model.index(2, COL_KIND).data() == "long-term"
     assert model.index(1, COL_USAGE).data() == "0.100"
     assert model.index(1, COL_SIZE).data() == "293 KB"
-    assert model.index(1, COL_PIN).data(Qt.ItemDataRole.DecorationRole) is not None
-    assert model.index(0, COL_PIN).data(Qt.ItemDataRole.DecorationRole) is None
+    assert model.index(1, COL_KIND).data(Qt.ItemDataRole.DecorationRole) is not None  # the pin
+    assert model.index(0, COL_KIND).data(Qt.ItemDataRole.DecorationRole) is None
     assert "3 entries" in widget.totals.text() and "8, 9" in widget.totals.text()
     qtbot.waitUntil(lambda: sorted(reads) == [0, 5, 10])  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: model.index(2, COL_THUMB).data(Qt.ItemDataRole.DecorationRole) is not None)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem
 
 from app.views.canvas import MaskCanvas
@@ -85,3 +85,78 @@ def test_click_markers_land_on_the_half_the_tool_works_on(qtbot: object, canvas:
     canvas.marks.add_click(50, 60, positive=True)
     (marker,) = _visible(canvas, QGraphicsEllipseItem)
     assert marker.rect().center().x() == pytest.approx(offset + 50)
+
+
+class _FakeClickModel:
+    """Stands in for the click model on the canvas's runner: a disk of radius 12 around each
+    positive click (or nothing at all, ``empty``), answered on the next turn of the event loop
+    (``answered`` counts the answers)."""
+
+    def __init__(self, canvas: MaskCanvas, empty: bool = False) -> None:
+        self.runner = canvas._clicking._runner
+        self.empty = empty
+        self.requests: list[int] = []
+        self.answered = 0
+        self.runner.start = self.start  # type: ignore[method-assign]
+
+    def start(self, request: object) -> None:
+        clicks = request.clicks  # type: ignore[attr-defined]
+        self.requests.append(len(clicks))
+        yy, xx = np.mgrid[:H, :W]
+        mask = np.zeros((H, W), bool)
+        for c in clicks:
+            if c.positive and not self.empty:
+                mask |= (yy - c.y) ** 2 + (xx - c.x) ** 2 < 144
+
+        def answer() -> None:
+            self.answered += 1
+            self.runner.finished.emit(request, mask.astype(np.float32), mask)
+
+        QTimer.singleShot(0, answer)
+
+
+def _labels_after_each_edit(canvas: MaskCanvas) -> list[np.ndarray | None]:
+    """The canvas's edits applied as the window applies them (store -> canvas.set_labels)."""
+    states: list[np.ndarray | None] = [None]
+
+    def apply(frame: int, before: object, after: np.ndarray, text: str) -> None:
+        states.append(after)
+        canvas.set_labels(after)
+
+    canvas.edit_finished.connect(apply)
+    return states
+
+
+def test_undone_clicks_lose_their_markers(qtbot: object, canvas: MaskCanvas) -> None:
+    model = _FakeClickModel(canvas)
+    states = _labels_after_each_edit(canvas)
+    canvas.set_tool(ToolKind.CLICK)
+    for n, x in enumerate((30, 60, 90), 1):
+        canvas.request_click(x, 50, positive=True)
+        qtbot.waitUntil(lambda n=n: model.answered == n)  # type: ignore[attr-defined]
+    assert canvas.marks.click_count == 3 and len(states) == 4 and model.requests == [1, 2, 3]
+    canvas.set_labels(states[2])  # undo of the third click
+    assert canvas.marks.click_count == 2
+    canvas.set_labels(states[0])  # undo of the other two
+    assert canvas.marks.click_count == 0 and not _visible(canvas, QGraphicsEllipseItem)
+    canvas.request_click(120, 50, positive=True)  # a new click starts over: one click, one marker
+    qtbot.waitUntil(lambda: model.answered == 4)  # type: ignore[attr-defined]
+    assert canvas.marks.click_count == 1 and model.requests[-1] == 1
+    canvas.set_labels(np.zeros((H, W), np.uint8))  # changed by something else: the session ends
+    assert canvas.marks.click_count == 0
+
+
+def test_a_click_that_finds_nothing_says_so_and_changes_nothing(qtbot: object, canvas: MaskCanvas) -> None:
+    model = _FakeClickModel(canvas, empty=True)
+    messages: list[str] = []
+    edits: list[str] = []
+    canvas.message.connect(messages.append)
+    canvas.edit_finished.connect(lambda *args: edits.append(args[3]))
+    canvas.set_tool(ToolKind.CLICK)
+    canvas.request_click(40, 40, positive=True)
+    qtbot.waitUntil(lambda: model.answered == 1)  # type: ignore[attr-defined]
+    assert edits == [] and canvas.marks.click_count == 0
+    assert "found no object at this click" in messages[-1]
+    canvas.request_click_box((20, 20, 80, 80))
+    qtbot.waitUntil(lambda: model.answered == 2)  # type: ignore[attr-defined]
+    assert edits == [] and "found no object in the box" in messages[-1]

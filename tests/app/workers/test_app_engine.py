@@ -262,3 +262,19 @@ def test_bad_video_fails_cleanly(qtbot, tmp_path: Path, no_thread_leaks) -> None
     finally:
         assert engine.shutdown(30_000)
     assert engine.shutdown()  # idempotent
+
+
+def test_an_engine_left_running_is_stopped_at_teardown(
+    qtbot, video: SyntheticVideo, engines_stopped: list[EngineClient]
+) -> None:
+    """Issue 24: a test that ends with its engine in the middle of a run (here: on purpose, no
+    shutdown) must not destroy the running thread; the ``engines_stopped`` fixture of
+    tests/app/conftest.py stops and joins it (teardown fails if it cannot)."""
+    engine = EngineClient()
+    assert engines_stopped == [engine]
+    with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
+        engine.open_video(str(video.path), CONFIG)
+    annotate_first(qtbot, engine, video)
+    with qtbot.waitSignal(engine.frame_ready, timeout=TIMEOUT):
+        engine.propagate(0, 19)
+    assert engine.alive and engine.running  # left running: the fixture takes it from here

@@ -145,3 +145,30 @@ def test_pins_by_frame_survive_a_correction_and_a_rebuild(model) -> None:
     got = {(e.frame, e.kind, e.pinned) for e in rebuilt.bank.entries()}
     assert {(0, EntryKind.PERMANENT, True), (7, EntryKind.WORKING, True)} <= got
     assert rebuilt.pinned_frames() == [0, 7]
+
+
+def test_a_pinned_prediction_survives_a_rebuild_byte_for_byte(model) -> None:
+    """Issue 24: with one pinned prediction, a rebuilt session (a reopened project) told the
+    references and the pin's mask propagates the same bytes as the session it replaces, and a
+    run that passes the pinned frame keeps its entry (one row per frame)."""
+    video = SyntheticVideo(n=16)
+    s = session(video, model)
+    s.set_reference(0, video.labels(0))
+    m0 = {r.index: r.labels for r in s.propagate(0, 15)}
+    entry = next(e for e in s.bank.entries() if e.kind == EntryKind.WORKING and e.frame >= 6)
+    frame = entry.frame
+    s.pin_frame(frame, m0[frame])  # the app pins the mask it shows (and keeps it in the project)
+    pinned = [(e.id, e.frame, e.kind, e.pinned) for e in s.bank.entries() if e.frame == frame]
+    assert pinned == [(entry.id, frame, EntryKind.WORKING, True)]  # the same row, re-encoded
+    m1 = {r.index: r.labels for r in s.propagate(0, 15)}
+    assert [e.frame for e in s.bank.entries()].count(frame) == 1  # the run kept the pinned entry
+    m2 = {r.index: r.labels for r in s.propagate(0, 15)}
+    assert all(np.array_equal(m1[i], m2[i]) for i in m1)
+    rebuilt = session(video, model)
+    rebuilt.set_reference(0, video.labels(0))
+    rebuilt.pin_frame(frame, m0[frame])
+    again = {r.index: r.labels for r in rebuilt.propagate(0, 15)}
+    assert again.keys() == m1.keys()
+    changed = [i for i in m1 if not np.array_equal(again[i], m1[i])]
+    assert changed == []
+    assert rebuilt.pinned_frames() == s.pinned_frames() == [frame]
