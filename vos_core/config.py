@@ -68,12 +68,21 @@ class AdaptConfig:
     enabled: on/off. method: "heads" fine-tunes a private copy of the model's heads (value encoder,
     decoder, readout modules) on augmented copies of the given frames; "target" fits a linear target
     model on the frozen stride-16 features and fuses its scores with the decoder's output (models
-    without trained heads always use it). copies: augmented copies encoded per given mask; steps /
+    without trained heads always use it). copies: augmented copies trained on per given mask; steps /
     lr / top_p: optimiser steps per refit, Adam learning rate, bootstrapped-CE fraction ("heads");
     decoder_only: train the decoder alone ("heads"); ridge / fusion: ridge penalty and fusion weight
-    ("target"); seed: augmentation and sampling seed; threads: torch threads of a refit (0 = every
-    core: it runs before a run's frames, so the engine's own share, e.g. one core left to the GUI,
-    need not bind it).
+    ("target"); seed: augmentation and sampling seed; threads: torch threads of a refit (0 = sized
+    to the cores other processes leave free, re-measured every few steps: it runs before a run's
+    frames, so the engine's own share, e.g. one core left to the GUI, need not bind it).
+    holdout: further augmented copies per given mask that are never trained on ("heads"): after a
+    fit, the adapted heads must segment them (and, with several given masks, each given frame read
+    from the others) at least as well as the shipped heads, else the half-way blend of the two
+    weights is used if it does, else the shipped heads (0 = no check).
+    warm_steps: optimiser steps of an incremental refit ("heads"): when masks were only added since
+    the last fit (same objects), the new fit starts from the previous one instead of the shipped
+    weights (0 = always a full refit).
+    pull: an L2 penalty, ``pull · Σ(θ - θ_shipped)²``, added to every step's loss ("heads").
+    strength: the fit used is ``θ_shipped + strength · (θ_fitted - θ_shipped)`` ("heads"; 1 = as fitted).
 
     Chosen on the dev split (stcn): "heads" with 60 steps on 8 copies scores J&F 0.858 against
     0.768 without adaptation, in 7.2-7.5 s per refit on this 2-core CPU (both cores, idle machine;
@@ -93,6 +102,10 @@ class AdaptConfig:
     fusion: float = 1.0
     seed: int = 0
     threads: int = 0
+    holdout: int = 2
+    warm_steps: int = 20
+    pull: float = 0.0
+    strength: float = 1.0
 
     def __post_init__(self) -> None:
         if self.method not in ("heads", "target"):
@@ -103,6 +116,10 @@ class AdaptConfig:
             )
         if self.ridge <= 0 or self.fusion < 0:
             raise ValueError("invalid target-model settings (ridge > 0, fusion >= 0)")
+        if self.holdout < 0 or self.warm_steps < 0 or self.pull < 0 or not 0 < self.strength <= 1:
+            raise ValueError(
+                "invalid adaptation settings (holdout >= 0, warm_steps >= 0, pull >= 0, 0 < strength <= 1)"
+            )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +90,52 @@ class ThreadBudget:
         import torch
 
         torch.set_num_threads(self.readout)
+
+
+class CoreMeter:
+    """How many cores the other processes leave to this one: from ``/proc/stat`` (the machine's busy
+    time) less this process's own CPU time, over the time since the previous reading. Sizes a
+    refit's threads to what the CPU can give (beside one busy process on 2 cores: 1 thread, which
+    then owns a core, instead of 2 threads that wait for each other's time slices)."""
+
+    #: a reading needs at least this many seconds of history (``/proc/stat`` counts 10 ms ticks)
+    MIN_WINDOW_S = 0.25
+
+    def __init__(self) -> None:
+        self._mark = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        """(busy seconds of the whole machine, this process's CPU seconds, wall clock) or None."""
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 8:
+            return None
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+        ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        busy = (user + nice + system + irq + softirq + steal) / ticks
+        return busy, time.process_time(), time.perf_counter()
+
+    def free(self) -> float | None:
+        """Cores not used by other processes since the previous reading (or the meter's start),
+        then starts a new window; None when unknown (no ``/proc/stat``) or the window is too short."""
+        now = self._sample()
+        mark = self._mark
+        if now is None or mark is None or now[2] - mark[2] < self.MIN_WINDOW_S:
+            return None
+        self._mark = now
+        others = max(0.0, (now[0] - mark[0]) - (now[1] - mark[1])) / (now[2] - mark[2])
+        return max(0.0, cpu_cores() - others)
+
+    def threads(self, default: int) -> int:
+        """Threads to use now: the free cores rounded (at least 1), else ``default``."""
+        free = self.free()
+        if free is None:
+            return default
+        return max(1, min(cpu_cores(), int(free + 0.5)))
 
 
 @contextmanager

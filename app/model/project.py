@@ -6,6 +6,8 @@ Layout of a project folder (default ``<video_dir>/<video_stem>.vosproj/``; for a
     project.json        schema version, video, objects, frame sources, confidence, settings,
                         user frames marked "not a reference", pinned memory frames (both optional)
     masks/00012.png     DAVIS-palette label map of frame 12 at the video's original resolution
+    adaptation/         the engine's fit to the given masks, with their digests (vos_core.adapt.store;
+                        written by the engine, reused on reopen while the masks are the same)
 
 Every file is written atomically (temp file + rename). Masks are written before the JSON that lists
 them, and on load masks that the JSON does not list yet are adopted (their source is kept in the
@@ -42,6 +44,7 @@ SCHEMA_VERSION = 1
 PROJECT_SUFFIX = ".vosproj"
 PROJECT_FILE = "project.json"
 MASKS_DIR = "masks"
+ADAPTATION_DIR = "adaptation"
 
 
 def default_project_dir(video_path: str | Path) -> Path:
@@ -106,6 +109,10 @@ class Project:
     @property
     def masks_dir(self) -> Path:
         return self.directory / MASKS_DIR
+
+    @property
+    def adaptation_dir(self) -> Path:
+        return self.directory / ADAPTATION_DIR
 
     def mask_path(self, frame: int) -> Path:
         return self.masks_dir / mask_file_name(frame)
