@@ -155,19 +155,20 @@ class HeadTuner:
                     progress(self.steps_done, total)
         for p in params:
             p.requires_grad_(False)
-        if cfg.strength < 1.0:
-            blend(self.base, tuned, tuned, cfg.strength)
         self.warm = warm
         model: LearnedVosModel = tuned
+        if cfg.strength < 1.0:  # run part of the way from the shipped weights to the fit
+            model = head_copy(self.base)
+            blend(self.base, tuned, model, cfg.strength)
         if cfg.holdout > 0:
             try:
                 model, self.choice = choose(
-                    self.base, tuned, lambda: head_copy(self.base), frames, ids, cfg.copies, self.readout,
+                    self.base, model, lambda: head_copy(self.base), frames, ids, cfg.copies, self.readout,
                     should_stop,
                 )
             except CheckStopped:
                 return False
-        self.fitted = tuned  # an incremental refit continues the fit, whatever the check chose
+        self.fitted = tuned  # an incremental refit continues the fit, whatever is run
         self.model = model
         return True
 

@@ -155,3 +155,21 @@ def test_adapter_sync_reports_nothing_learnt_when_stopped_during_encoding() -> N
 
     assert adapter.sync({0: VIDEO.labels(0)}, (1,), view, should_stop=lambda: True) is None
     assert calls == [] and adapter.stale({0: VIDEO.labels(0)}, (1,))
+
+
+def test_strength_runs_part_of_the_way_and_a_correction_continues_the_full_fit() -> None:
+    session = _session(_config(strength=0.5, holdout=0))
+    session.set_reference(0, VIDEO.labels(0))
+    assert session.adapt()
+    tuner, base = _tuner(session), session.adapter.base
+    running, fitted = session.model, tuner.fitted
+    assert running is not fitted and fitted is not None
+    for run_p, fit_p, base_p in zip(
+        running.decoder.parameters(), fitted.decoder.parameters(), base.decoder.parameters(), strict=True
+    ):
+        assert torch.allclose(run_p, base_p + 0.5 * (fit_p - base_p), atol=1e-6)
+    pairs = zip(fitted.decoder.parameters(), base.decoder.parameters(), strict=True)
+    assert any(not torch.equal(a, b) for a, b in pairs)
+    session.set_reference(4, VIDEO.labels(4))
+    assert session.adapt() and tuner.warm  # continues from the full fit, not from the blend
+    assert tuner.fitted is not fitted and session.model is not tuner.fitted
