@@ -10,8 +10,10 @@ from it in turn, the second with the first's soft prediction as working and rece
 training.
 A full refit starts from the shipped weights, so forgetting a mask is exact. When masks were only
 added since the last fit (same objects), the refit is incremental: it starts from the previous fit
-and takes ``AdaptConfig.warm_steps`` steps, half of them on pseudo-clips of the new frames. Either
-way the fit must then pass the held-out check (:mod:`vos_core.adapt.check`). A refit polls
+and takes ``AdaptConfig.warm_steps`` steps, half of them on pseudo-clips of the new frames. The
+model run is then part of the way from the shipped weights to the fit (``AdaptConfig.strength``;
+an incremental refit continues the fit itself), and it must pass the held-out check
+(:mod:`vos_core.adapt.check`). A refit polls
 ``should_stop`` before every step (it then ends, keeping the model it had) and reports each step to
 ``progress(done, total)``.
 """
@@ -124,8 +126,6 @@ class HeadTuner:
         for p in params:
             p.requires_grad_(True)
         opt = Adam(params, lr=cfg.lr)
-        # the shipped weights the pull draws the trained ones back to (same order as ``params``)
-        anchors = [p.detach() for p in head_parameters(self.base, cfg.decoder_only)] if cfg.pull > 0 else []
         frames = sorted(given.values(), key=lambda g: g.index)
         fresh_frames = [g for g in frames if new is not None and g.index in new] if warm else []
         rng = random.Random(cfg.seed + (len(frames) if warm else 0))
@@ -144,9 +144,6 @@ class HeadTuner:
                 opt.zero_grad()
                 pool = fresh_frames if fresh_frames and step % 2 == 0 else frames
                 loss = self._clip_loss(tuned, frames, ids, rng, loss_cfg, pool)
-                if anchors:
-                    drift = sum(((p - a) ** 2).sum() for p, a in zip(params, anchors, strict=True))
-                    loss = loss + cfg.pull * drift
                 loss.backward()
                 opt.step()
                 self.last_loss = float(loss.detach())
