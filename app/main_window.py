@@ -250,6 +250,8 @@ class MainWindow(QMainWindow):
         engine.device_ready.connect(self.status.set_device)
         engine.progress.connect(self.status.run_progress)
         engine.adapting.connect(self.status.run_adapting)
+        engine.learning.connect(self.status.run_learning)
+        engine.refused.connect(lambda text: self.statusBar().showMessage(text, 5000))
         engine.paused_changed.connect(self._on_paused)
 
     def open_path(self, path: str | Path, project_dir: str | Path | None = None) -> bool:

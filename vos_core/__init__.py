@@ -11,6 +11,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from vos_core.threads import wait_passively
+
+wait_passively()  # before anything loads torch: its OpenMP threads must not spin (vos_core.threads)
+
 #: public name -> "module:attribute"
 _EXPORTS: dict[str, str] = {
     # engine

@@ -102,7 +102,9 @@ class SessionController(QObject):
         # The document is attached when the engine reports the new video ready: results of the
         # previous video still queued by then arrive before that, and go nowhere.
         self.attached = False
-        self.engine.open_video(str(document.video_path), self.settings.session_config())
+        self.engine.open_video(
+            str(document.video_path), self.settings.session_config(), document.project.adaptation_dir
+        )
         self.document_changed.emit(document)
         problems = document.project.problems  # e.g. corrupt masks set aside, a read-only folder
         if problems:

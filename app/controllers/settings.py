@@ -34,6 +34,7 @@ class AppSettings:
     threads: int = 0  # engine CPU threads; 0 = automatic (all cores but one, kept for the GUI)
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
     adapt: bool = AdaptConfig().enabled  # learn from the given masks when a run starts
+    adapt_steps: int = AdaptConfig().steps  # optimiser steps of a full refit (the tests use few)
 
     def engine_threads(self) -> int:
         """The engine's threads: ``threads``, or all cores but one (kept for the GUI)."""
@@ -51,7 +52,10 @@ class AppSettings:
             memory=memory, device=device,
             # a refit runs before a run's frames, while the GUI waits: every core unless the user
             # chose a thread count (the engine's automatic count leaves one core to the GUI)
-            adapt=AdaptConfig(enabled=self.adapt, threads=self.threads),
+            adapt=AdaptConfig(
+                enabled=self.adapt, threads=self.threads, steps=self.adapt_steps,
+                warm_steps=min(AdaptConfig().warm_steps, self.adapt_steps),
+            ),
         )
 
     @classmethod

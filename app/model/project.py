@@ -9,6 +9,8 @@ Layout of a project folder (default ``<video_dir>/<video_stem>.vosproj/``; for a
     masks/00012.png     DAVIS-palette label map of frame 12 at the video's original resolution
     pins/00012.png      the mask a pinned prediction of frame 12 was pinned with (its memory entry
                         is encoded from it, so reopening restores the pin exactly)
+    adaptation/         the engine's fit to the given masks, with their digests (vos_core.adapt.store;
+                        written by the engine, reused on reopen while the masks are the same)
 
 Every file is written atomically (temp file + rename). Masks are written before the JSON that lists
 them, and on load masks that the JSON does not list yet are adopted (their source is kept in the
@@ -46,6 +48,7 @@ PROJECT_SUFFIX = ".vosproj"
 PROJECT_FILE = "project.json"
 MASKS_DIR = "masks"
 PINS_DIR = "pins"
+ADAPTATION_DIR = "adaptation"
 
 
 def default_project_dir(video_path: str | Path) -> Path:
@@ -113,6 +116,10 @@ class Project:
     @property
     def masks_dir(self) -> Path:
         return self.directory / MASKS_DIR
+
+    @property
+    def adaptation_dir(self) -> Path:
+        return self.directory / ADAPTATION_DIR
 
     def mask_path(self, frame: int) -> Path:
         return self.masks_dir / mask_file_name(frame)

@@ -1,5 +1,6 @@
 """Status bar content: frame n/N, active object, model, memory size, and the propagation progress
-(with frames/s and time left; before the first frame, the adaptation learning from the masks)."""
+(with frames/s and time left; before the first frame, the adaptation learning from the masks, with
+its steps done and time left)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class StatusPanel(QWidget):
         self.fps.hide()
         self._latest: tuple[int, int, float, float] | None = None
         self._paused = False
+        self._learning_from = 0  # masks the current refit learns from (0: no refit)
         self._throttle = QTimer(self)
         self._throttle.setSingleShot(True)
         self._throttle.setInterval(PROGRESS_MS)
@@ -96,10 +98,27 @@ class StatusPanel(QWidget):
         """Before a run's first frame the engine learns from the user's masks (a few seconds): a
         busy bar and "Learning from your N masks…" until the first frame's progress."""
         self._paused = False
-        self.progress.setRange(0, 0)  # busy: no frame count yet
+        self._learning_from = masks
+        self.progress.setRange(0, 0)  # busy: no step count yet (the masks' copies are encoded first)
         self.progress.show()
-        self.fps.setText(f"Learning from your {masks} mask{'' if masks == 1 else 's'}…")
+        self.fps.setText(self._learning_text())
         self.fps.show()
+
+    def _learning_text(self, steps: str = "") -> str:
+        masks = self._learning_from
+        return f"Learning from your {masks} mask{'' if masks == 1 else 's'}…{steps}"
+
+    def run_learning(self, done: int, total: int, left_s: float) -> None:
+        """A refit's step ``done`` of ``total`` (Stop ends it): the bar counts steps, the label
+        says how long is left, until the first frame's progress."""
+        if not self._learning_from or not self.progress.isVisible():
+            return
+        if total != self.progress.maximum():
+            self._fit_progress(total)
+            self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        left = f" · {format_eta(left_s)} left" if done else ""
+        self.fps.setText(self._learning_text(f" step {done} / {total}{left}"))
 
     def run_progress(self, done: int, total: int, fps: float, eta_s: float) -> None:
         """Shown at most every ``PROGRESS_MS`` (repainting a progress bar is not free)."""
@@ -110,6 +129,7 @@ class StatusPanel(QWidget):
     def _show_progress(self) -> None:
         if self._latest is None or not self.progress.isVisible():
             return
+        self._learning_from = 0
         done, total, fps, eta_s = self._latest
         if total != self.progress.maximum():
             self._fit_progress(total)
@@ -127,6 +147,7 @@ class StatusPanel(QWidget):
 
     def run_finished(self) -> None:
         self._paused = False
+        self._learning_from = 0
         self._throttle.stop()
         self._latest = None
         self.progress.hide()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from app.workers.engine_run import PropagationRun
 from app.workers.engine_signals import EngineSignals, describe_error
-from app.workers.worker import Worker
+from app.workers.worker import JobCancelled, Worker
 from vos_core import (
     FrameResult,
     FrameSource,
@@ -66,6 +67,8 @@ class EngineWorker:
         self._requested_runs = 0  # propagate requests issued (any thread)
         self._started_runs = 0  # propagate requests handled (engine thread)
         self._stop_upto = 0  # runs numbered <= this are to stop
+        self._learning = threading.Event()  # set while a refit runs (engine thread blocked)
+        self._keep_in: Path | None = None  # where the session keeps its adaptation (the project)
 
     # ------------------------------------------------------------------ thread-safe requests
     def note_run_requested(self) -> None:
@@ -87,6 +90,11 @@ class EngineWorker:
         else:
             self._paused.clear()
 
+    @property
+    def learning(self) -> bool:
+        """True while a refit runs (thread-safe): the engine thread handles nothing else meanwhile."""
+        return self._learning.is_set()
+
     def stopping(self, number: int) -> bool:
         return number <= self._stop_upto
 
@@ -99,13 +107,15 @@ class EngineWorker:
         return self._session
 
     # ------------------------------------------------------------------ session
-    def open_video(self, path: str, config: object = None) -> None:
-        """Open the video and build a session for it."""
+    def open_video(self, path: str, config: object = None, keep_in: str | None = None) -> None:
+        """Open the video and build a session for it; its adaptation is kept in the folder
+        ``keep_in`` (the project's; None: nowhere)."""
         self._end_run()
         if isinstance(config, SessionConfig):
             self._config = config
         self._close_session()
         self._path = Path(path)
+        self._keep_in = Path(keep_in) if keep_in else None
         self._build(replay={})
 
     def configure(self, config: object) -> None:
@@ -146,6 +156,7 @@ class EngineWorker:
             ThreadBudget.of(self._config.threads).apply()  # torch's threads, in the engine thread
             self._source = open_source(self._path)
             self._session = self._factory(self._source, self._config)
+            self._session.keep_adaptation_in(self._keep_in)
             for index, labels in sorted(replay.items()):
                 self._session.set_reference(index, labels)
             for index in pins or []:
@@ -323,14 +334,31 @@ class EngineWorker:
 
     def adapt_for_run(self) -> bool:
         """(From the run's first step, before its first frame.) When the session's adaptation has
-        to learn from changed references, say so with ``adapting(n)`` and refit it now (seconds).
-        -> True when it refitted."""
-        session = self._session
+        to learn from changed references, say so with ``adapting(n)`` and refit it now (seconds),
+        reporting each step with ``learning(done, total, seconds left)``; a stop (or quit) ends it
+        within a step: ``JobCancelled`` is raised and the run ends. -> True when it refitted."""
+        session, run = self._session, self._run
         count = session.adaptation_due() if session is not None else 0
         if session is None or not count:
             return False
+        number = run.number if run is not None else self._started_runs
         self.signals.adapting.emit(count)
-        session.adapt()
+        started: list[float] = []  # when the steps started (after encoding the masks' copies)
+
+        def progress(done: int, total: int) -> None:
+            now = time.perf_counter()
+            if not started:
+                started.append(now)
+            left = (now - started[0]) / done * (total - done) if done else 0.0
+            self.signals.learning.emit(done, total, left)
+
+        self._learning.set()
+        try:
+            finished = session.adapt(should_stop=lambda: self.stopping(number), progress=progress)
+        finally:
+            self._learning.clear()
+        if not finished:
+            raise JobCancelled
         return True
 
     def report_frame(self, result: FrameResult, done: int, total: int, fps: float, eta: float) -> None:

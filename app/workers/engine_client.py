@@ -4,14 +4,18 @@ It starts a :class:`~app.workers.worker.Worker` (the engine thread) with an :cla
 in it. Its methods are plain, non-blocking Python calls that queue a command to the engine thread.
 Its signals are the engine's own (it *is* the :class:`EngineSignals` object the engine emits on),
 delivered on the GUI thread. ``stop()``/``pause()``/``resume()`` also flip thread-safe flags, so
-they act before the next frame even while commands are queued. Call :meth:`shutdown` before
-quitting (e.g. from ``QApplication.aboutToQuit``): it ends the run and joins the thread.
+they act before the next frame (or refit step) even while commands are queued. While the engine
+learns from the masks (a refit blocks its thread), a propagation or reseed is refused with
+``refused(message)`` instead of being queued and started long after the key was pressed. Call
+:meth:`shutdown` before quitting (e.g. from ``QApplication.aboutToQuit``): it ends the run and joins
+the thread.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject
@@ -68,10 +72,23 @@ class EngineClient(EngineSignals):
         """True until :meth:`shutdown` was called."""
         return self._thread is not None and not self._shutting_down
 
-    def open_video(self, path: str, config: SessionConfig | None = None) -> None:
-        """Open ``path`` in the engine and build its session (``ready`` or ``failed`` follows)."""
+    def open_video(
+        self, path: str, config: SessionConfig | None = None, keep_in: str | Path | None = None
+    ) -> None:
+        """Open ``path`` in the engine and build its session (``ready`` or ``failed`` follows); what
+        the session learns from the masks is kept in the folder ``keep_in`` (the project's), and a
+        fit kept there from the same masks is used instead of refitting."""
         if self._engine is not None:
-            self._send(self._engine.open_video, str(path), config)
+            self._send(self._engine.open_video, str(path), config, None if keep_in is None else str(keep_in))
+
+    def _refuse_while_learning(self, what: str) -> bool:
+        """True (and ``refused`` says why) when the engine is learning from the masks: its thread
+        handles nothing until the refit ends, so ``what`` would run much later, unasked."""
+        engine = self._engine
+        if engine is None or not engine.learning:
+            return False
+        self.refused.emit(f"{what} not started: the engine is learning from your masks (Stop ends it)")
+        return True
 
     def configure(self, config: SessionConfig) -> None:
         """Change settings: applied to the running session in place when it can take them (its
@@ -112,7 +129,7 @@ class EngineClient(EngineSignals):
     def propagate(self, start: int, end: int, direction: str = "forward", seed: object = None) -> None:
         """Propagate from ``start`` (seeded by its annotation, else ``seed``) to ``end``."""
         engine = self._engine
-        if engine is not None and not self._shutting_down:
+        if engine is not None and not self._shutting_down and not self._refuse_while_learning("Propagation"):
             engine.note_run_requested()
             self._send(engine.propagate, int(start), int(end), str(direction), _array_copy(seed))
 
@@ -151,7 +168,7 @@ class EngineClient(EngineSignals):
 
     def reseed(self, frame: int, labels: np.ndarray) -> None:
         """Clear all memory and restart from this frame's mask."""
-        if self._engine is not None:
+        if self._engine is not None and not self._refuse_while_learning("Reseed"):
             self._send(self._engine.reseed, int(frame), _array_copy(labels))
 
     def remove_object(self, object_id: int) -> None:

@@ -30,6 +30,8 @@ class EngineSignals(QObject):
     memory_changed = Signal(object)  # MemoryStats
     run_started = Signal(int, int, str)  # start, end, direction
     adapting = Signal(int)  # a run learns from this many references first (seconds), then frames follow
+    learning = Signal(int, int, float)  # that refit's optimiser steps done, total, seconds left
+    refused = Signal(str)  # a command that cannot run now (the engine is learning): dropped, not queued
     run_finished = Signal(bool)  # True when the run reached its end frame
     failed = Signal(str)
     busy_changed = Signal(bool)

@@ -40,6 +40,8 @@ ENGINE_READY_MS = 120_000
 GENEROUS_MS = 300_000
 #: engines that could not be stopped at a test's teardown: kept alive (never destroyed running)
 _UNSTOPPED: list[object] = []
+#: optimiser steps of a full refit in the GUI tests (AppSettings.adapt_steps; the app's default is 60)
+TEST_ADAPT_STEPS = 8
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = GENEROUS_MS / 1000) -> None:
@@ -247,6 +249,8 @@ def window(qtbot: object) -> Iterator[object]:
     """The real main window (``MainWindow``), shown at 1280×800; closed after the test."""
     from app.main_window import MainWindow
 
+    # the engine's refits stay short in tests: a small step count, through the settings (same code)
+    QSettings().setValue("settings/adapt_steps", TEST_ADAPT_STEPS)
     win = MainWindow()
     qtbot.addWidget(win)  # type: ignore[attr-defined]
     win.resize(1280, 800)

@@ -19,19 +19,21 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from vos_core.adapt.heads import HeadTuner
+from vos_core.adapt.heads import HeadTuner, Progress
 from vos_core.adapt.samples import GivenFrame, encode_given
+from vos_core.adapt.store import AdaptationStore
 from vos_core.adapt.target import TargetModel
 from vos_core.config import AdaptConfig, ReadoutConfig
 from vos_core.models.base import FrameFeatures, VosModel
 from vos_core.models.parts.model import LearnedVosModel
-from vos_core.threads import torch_threads
+from vos_core.threads import CoreMeter, torch_threads
 
-__all__ = ["Adapter", "AdaptConfig"]
+__all__ = ["Adapter", "AdaptConfig", "Progress"]
 
 #: given masks learnt from at most (the latest): each keeps ``copies + 1`` encoded views (about
 #: 10 MB at 384×683), so memory stays bounded however many corrections a video gets
@@ -63,20 +65,50 @@ class Adapter:
         self._ids: tuple[int, ...] = ()
         #: seconds the latest :meth:`sync` that refitted took (reading, encoding and fitting)
         self.last_seconds = 0.0
+        #: where the fit is kept (:meth:`keep_in`); None: nowhere
+        self.store: AdaptationStore | None = None
+
+    def keep_in(self, folder: str | Path | None) -> None:
+        """Keep each fit in ``folder`` (:mod:`vos_core.adapt.store`) and use the fit kept there
+        when it learnt from the same masks; None: keep nothing."""
+        self.store = None if folder is None else AdaptationStore(folder)
+
+    @property
+    def known(self) -> dict[int, bytes]:
+        """The digest of every mask the latest fit learnt from (frame -> digest, in the order given)."""
+        return dict(self._known)
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return self._ids
+
+    def adopt(self, known: dict[int, bytes], ids: tuple[int, ...]) -> None:
+        """(The store, after installing a kept fit.) The fit learnt from these masks and objects."""
+        self._known, self._ids = dict(known), ids
+        self.given.clear()  # encoded again when an incremental refit needs them
 
     @property
     def model(self) -> VosModel:
         return self.method.model
 
-    def stale(self, masks: Mapping[int, np.ndarray], ids: tuple[int, ...]) -> bool:
-        """True when :meth:`sync` with these given masks (frame -> H×W labels) and objects ``ids``
-        would refit now: adaptation on, and a mask new, changed or gone, or ``ids`` changed. Reads
-        only (callers announce the refit with it, e.g. before a run's first frame)."""
-        if not self.config.enabled:
-            return False
+    def _changed(self, masks: Mapping[int, np.ndarray], ids: tuple[int, ...]) -> bool:
+        """A mask new, changed or gone since the latest fit, or ``ids`` changed."""
         if ids != self._ids or set(masks) != set(self._known):
             return True
         return any(self._known[index] != _digest(labels) for index, labels in masks.items())
+
+    def stale(self, masks: Mapping[int, np.ndarray], ids: tuple[int, ...]) -> bool:
+        """True when :meth:`sync` with these given masks (frame -> H×W labels) and objects ``ids``
+        would refit now: adaptation on, a mask new, changed or gone, or ``ids`` changed, and no
+        kept fit learnt from exactly these. Reads only (callers announce the refit with it, e.g.
+        before a run's first frame)."""
+        if not self.config.enabled or not self._changed(masks, ids):
+            return False
+        return self.store is None or not self.store.matches(self, self._digests(masks), ids)
+
+    @staticmethod
+    def _digests(masks: Mapping[int, np.ndarray]) -> dict[int, bytes]:
+        return {index: _digest(masks[index]) for index in sorted(masks)}
 
     @staticmethod
     def learns_from(masks: Mapping[int, np.ndarray]) -> int:
@@ -88,37 +120,58 @@ class Adapter:
         masks: Mapping[int, np.ndarray],
         ids: tuple[int, ...],
         view: Callable[[int], tuple[np.ndarray, np.ndarray]],
-    ) -> VosModel:
+        should_stop: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
+    ) -> VosModel | None:
         """Learn from these given masks (frame -> H×W labels) for the objects ``ids``: when any is
         new, changed or gone (or ``ids`` changed), the latest ``MAX_GIVEN`` given masks are used
         (a new session takes them in frame order): those not yet encoded are augmented and encoded
         (``view(frame)``: the frame, h×w×3 uint8, and its mask, h×w, at the processing size) and
-        the method is refitted once. -> the model to run (the shared one while nothing is learnt)."""
+        the method is refitted once: incrementally when masks were only added (``heads``).
+        ``should_stop`` is polled between encodings and optimiser steps; ``progress(done, total)``
+        hears each step. -> the model to run (the shared one while nothing is learnt), or None
+        when ``should_stop`` ended the refit: nothing learnt changes then, and the refit is still
+        due."""
         if not self.config.enabled:
             return self.base
         t0 = time.perf_counter()
-        if not self.stale(masks, ids):
+        if not self._changed(masks, ids):
             return self.model
-        for index in list(self._known):
-            if index not in masks or self._known[index] != _digest(masks[index]):
-                del self._known[index]
+        if self.store is not None and self.store.load(self, self._digests(masks), ids):
+            return self.model
+        known = {i: d for i, d in self._known.items() if i in masks and d == _digest(masks[i])}
+        only_added = ids == self._ids and len(known) == len(self._known) > 0
         for index in sorted(masks):
-            if index not in self._known:
-                self._known[index] = _digest(masks[index])
-        keep = list(self._known)[-MAX_GIVEN:]  # the latest given
-        self.given = {i: g for i, g in self.given.items() if i in keep and i in masks}
+            if index not in known:
+                known[index] = _digest(masks[index])
+        keep = list(known)[-MAX_GIVEN:]  # the latest given
+        new = [i for i in keep if i not in self._known] if only_added else None
+        self.given = {i: g for i, g in self.given.items() if i in keep and self._known.get(i) == known[i]}
         cfg = self.config
+        meter = CoreMeter() if cfg.threads == 0 else None
         # what is kept and trained must not be inference tensors; a refit runs before the frames of
-        # a run, never beside them, so it may use every core (the GUI waits for it; GIL probe: 15 ms)
+        # a run, never beside them, so it may use every core the other processes leave free
         with torch.inference_mode(False), torch_threads(cfg.threads):
             for index in keep:
                 if index not in self.given:
+                    if should_stop is not None and should_stop():
+                        return None
                     rgb, small = view(index)
                     self.given[index] = encode_given(
-                        self.base, index, rgb, small, cfg.copies, cfg.seed, self.device
+                        self.base, index, rgb, small, cfg.copies + cfg.holdout, cfg.seed, self.device
                     )
-            self._ids = ids
-            self.method.fit(self.given, ids)
+            given = {i: self.given[i] for i in keep}
+            if isinstance(self.method, HeadTuner):
+                self.method.meter = meter
+                done = self.method.fit(given, ids, new, should_stop, progress)
+            else:
+                self.method.fit(given, ids)  # one closed-form solve
+                done = True
+        if not done:
+            return None
+        self._known, self._ids = known, ids
+        if self.store is not None:
+            self.store.save(self)
         self.last_seconds = time.perf_counter() - t0
         return self.model
 

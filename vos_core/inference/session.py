@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -220,16 +221,33 @@ class InferenceSession(FramePipeline):
             return 0
         return self.adapter.learns_from(self.annotations)
 
-    def adapt(self) -> None:
+    def keep_adaptation_in(self, folder: str | Path | None) -> None:
+        """Keep each adaptation fit in ``folder`` (e.g. the app's project) with the digests of the
+        masks it learnt from, and reuse the one kept there instead of refitting when the references
+        are the same (a reopened project); None: keep nothing (:mod:`vos_core.adapt.store`)."""
+        self.adapter.keep_in(folder)
+
+    def adapt(
+        self,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> bool:
         """Fit the adaptation to the references if they changed (every run does this first; call
-        it before to time or announce it); when the model to run changes, the references are
-        encoded again with it (lazily, as new references)."""
-        model = self.adapter.sync(self.annotations, self.objects.ids, self._reference_view)
+        it before to time, announce or cancel it); when the model to run changes, the references are
+        encoded again with it (lazily, as new references). ``should_stop`` is polled between the
+        refit's steps, ``progress(steps done, total)`` hears each. -> False when ``should_stop``
+        ended the refit (nothing changed; it is still due)."""
+        model = self.adapter.sync(
+            self.annotations, self.objects.ids, self._reference_view, should_stop, progress
+        )
+        if model is None:
+            return False
         if model is not self.model:
             self.model = model
             for index, labels in list(self.annotations.items()):
                 self.set_reference(index, labels)
             self.refs.model_changed()
+        return True
 
     # ------------------------------------------------------------------ internals
     def _reference_view(self, index: int) -> tuple[np.ndarray, np.ndarray]:
