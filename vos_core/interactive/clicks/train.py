@@ -3,12 +3,13 @@
 ``python -m vos_core.interactive.clicks.train --cache DIR [--cache DIR2] [--resume] [--max-minutes M]``
 
 Each step: a batch of crops (aligned to stride 16, random flips) from one cache; initial clicks
-(random interior positives, sometimes background negatives), or a box alone, or a perturbed mask
-to correct; then 0-3 no-grad rounds each adding the protocol's next click
-(:func:`~vos_core.interactive.clicks.simulate.next_click`) with the prediction fed back as the
-previous mask; the last round is trained with BCE + Dice. Every sample is a pure function of
-``(seed, step)`` so ``--resume`` continues exactly. Checkpoints (head, optimiser, step, elapsed time)
-go to ``weights/clicks.ckpt.pt``; ``--export`` writes ``weights/clicks.pt`` and its card.
+(random interior positives, sometimes background negatives, and, where the cache marks distractors,
+often negatives on them), or a box alone, or a perturbed mask to correct; then 0-3 no-grad rounds
+each adding the protocol's next click (:func:`~vos_core.interactive.clicks.simulate.next_click`)
+with the prediction fed back as the previous mask; the last round is trained with BCE + Dice. Every
+sample is a pure function of ``(seed, step)`` so ``--resume`` continues exactly. Checkpoints (head,
+optimiser, step, elapsed time) go to ``weights/clicks.ckpt.pt``; ``--export`` writes
+``weights/clicks.pt`` and its card. ``--init`` starts from another checkpoint or shipped weights.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from vos_core.interactive.clicks.cache import FeatureCache
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import (
     Click,
+    distractor_clicks,
     initial_clicks,
     jittered_box,
     next_click,
@@ -57,7 +59,9 @@ DATA_DESCRIPTION = (
 @dataclass(frozen=True)
 class TrainConfig:
     """batch: crops per step; crop: crop side (multiple of 16); lr: peak AdamW rate (cosine over
-    the time budget); max_rounds: most no-grad click rounds before the trained one."""
+    the time budget); max_rounds: most no-grad click rounds before the trained one;
+    distractor_negatives: chance that a click start on a crop with distractors adds negative clicks
+    on some of them."""
 
     batch: int = 16
     crop: int = 256
@@ -65,15 +69,18 @@ class TrainConfig:
     weight_decay: float = 1e-4
     max_rounds: int = 3
     seed: int = 0
+    distractor_negatives: float = 0.5
 
 
 @dataclass
 class Batch:
-    """feats: encoder features of the crops; gt: B×1×C×C bool; rgb: B×3×C×C float in [0, 255]."""
+    """feats: encoder features of the crops; gt: B×1×C×C bool; rgb: B×3×C×C float in [0, 255];
+    others: B×C×C bool, the distractors (other instances, pasted look-alikes) in each crop."""
 
     feats: EncoderFeatures
     gt: torch.Tensor
     rgb: torch.Tensor
+    others: np.ndarray
 
 
 def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator) -> Batch:
@@ -89,7 +96,7 @@ def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator
         for _ in range(4):
             oy, ox = (int(rng.integers(cells + 1)) * 16, int(rng.integers(cells + 1)) * 16)
             crop = mask[oy : oy + c, ox : ox + c]
-            if crop.mean() > 0.003:
+            if (crop == 1).mean() > 0.003:
                 break
         else:
             continue
@@ -108,7 +115,9 @@ def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator
     def stack(xs: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(np.stack(xs))).float()
 
-    return Batch(EncoderFeatures(stack(s4), stack(s8), stack(s16)), stack(gts).unsqueeze(1) > 0, stack(rgbs))
+    labels = np.stack(gts)
+    feats = EncoderFeatures(stack(s4), stack(s8), stack(s16))
+    return Batch(feats, torch.from_numpy(labels == 1).unsqueeze(1), stack(rgbs), labels == 2)
 
 
 def points_tensor(clicks: list[list[Click]]) -> torch.Tensor:
@@ -158,6 +167,8 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
             clicks.append([first] if first else [])
         else:
             clicks.append(initial_clicks(gt_np[i], rng))
+            if batch.others[i].any() and rng.random() < cfg.distractor_negatives:
+                clicks[i] += distractor_clicks(batch.others[i], rng)
     box_t = torch.from_numpy(boxes).unsqueeze(1)
     prev_t = torch.from_numpy(prev).unsqueeze(1)
     for _ in range(int(rng.integers(0, cfg.max_rounds + 1))):
@@ -174,10 +185,11 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
 
 
 def init_from(head: ClickHead, checkpoint: Path) -> list[str]:
-    """Copy a checkpoint's head tensors into ``head`` (training-time transfer): every top-level module
-    the checkpoint holds loads with strict keys; only the refiner may be absent (it starts fresh).
-    Returns the top-level modules left fresh."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["head"]
+    """Copy a checkpoint's (or shipped weights') head tensors into ``head`` (training-time transfer):
+    every top-level module the file holds loads with strict keys; only the refiner may be absent (it
+    starts fresh). Returns the top-level modules left fresh."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = state["head"] if "head" in state else state
     modules = dict(head.named_children())
     stray = sorted({k.split(".")[0] for k in state} - modules.keys())
     if stray:
