@@ -143,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="model: keep only mask regions holding a positive click (default: the model's)",
     )
+    p.add_argument(
+        "--seeded-clicks",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="model: the seeded rule only while there are at most K clicks (0 = always)",
+    )
+    p.add_argument(
+        "--fragment",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: with --seeded, regions under F times the clicked regions' area stay",
+    )
     p.add_argument("--max-clicks", type=positive_int, default=20)
     p.add_argument("--limit", type=non_negative_int, default=0, help="score at most N objects (0 = all)")
     p.add_argument("--threads", type=positive_int, default=1)
@@ -221,6 +235,8 @@ def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine |
         "rel_side": args.local_side,
         "drop_negative": None if args.drop_negative is None else args.drop_negative == "on",
         "seeded": None if args.seeded is None else args.seeded == "on",
+        "seeded_clicks": args.seeded_clicks,
+        "fragment": args.fragment,
     }
     return replace(local or LocalRefine(), **{k: v for k, v in changes.items() if v is not None})
 

@@ -132,6 +132,11 @@ def test_seeded_regions_keep_only_what_the_positive_clicks_hold() -> None:
     assert np.array_equal(both, prob)
     # the clicks are off the mask: nothing to anchor on, the mask is kept as it is
     assert np.array_equal(seeded_regions(prob, [Click(90, 190, True)], 3, 2), prob)
+    # a fragment (under `fragment` times the clicked region's area) stays, a look-alike goes
+    piece = _disk(hw, (90, 40), 4)
+    prob[piece] = 0.9
+    out = seeded_regions(prob, [Click(50, 40, True)], 3, 2, fragment=0.3)
+    assert (out[piece] == np.float32(0.9)).all() and not out[twin].any()
 
 
 def test_segmenter_applies_the_region_rules_from_the_first_click(
@@ -147,6 +152,8 @@ def test_segmenter_applies_the_region_rules_from_the_first_click(
     assert np.array_equal(seg.predict(enc, one), both)  # rules off: the head's answer
     seg.local = LocalRefine(skip_clicks=5, seeded=True)
     assert not seg.predict(enc, one)[:, 64:].any() and seg.predict(enc, one)[32, 30] == np.float32(0.9)
+    seg.local = LocalRefine(skip_clicks=5, seeded=True, seeded_clicks=1)  # the first click only
+    assert seg.predict(enc, [*one, Click(5, 64, False)], both)[32, 98] == np.float32(0.9)
     seg.local = LocalRefine(skip_clicks=5, drop_negative=True)
     out = seg.predict(enc, [*one, Click(32, 98, False)], both)
     assert not out[:, 64:].any() and out[32, 30] == np.float32(0.9)

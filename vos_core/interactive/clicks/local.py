@@ -44,7 +44,9 @@ class LocalRefine:
     at the model input (multiple of 16; 0 = no local re-run, only the merge); ``drop_negative``:
     a negative click drops the whole connected region of the previous mask under it
     (:func:`drop_negative_region`); ``seeded``: only regions holding a positive click are kept
-    (:func:`seeded_regions`); ``bridge``: gaps up to this many pixels do not split a region."""
+    (:func:`seeded_regions`), while there are at most ``seeded_clicks`` clicks (0: always), and
+    regions under ``fragment`` times the kept area stay (parts of the object cut off by a thin
+    gap, not look-alikes); ``bridge``: gaps up to this many pixels do not split a region."""
 
     skip_clicks: int = 3
     global_run: bool = True
@@ -57,6 +59,8 @@ class LocalRefine:
     size: int = 256
     drop_negative: bool = False
     seeded: bool = False
+    seeded_clicks: int = 0
+    fragment: float = 0.0
     bridge: int = 2
 
 
@@ -148,9 +152,12 @@ def drop_negative_region(
     return out
 
 
-def seeded_regions(prob: np.ndarray, clicks: list[Click], touch: int, bridge: int) -> np.ndarray:
+def seeded_regions(
+    prob: np.ndarray, clicks: list[Click], touch: int, bridge: int, fragment: float = 0.0
+) -> np.ndarray:
     """H×W probability -> H×W float32 with the regions of ``prob`` > 0.5 that hold no positive click
-    set to 0 (unchanged when no region holds one: the clicks did not land on the mask)."""
+    set to 0, except those smaller than ``fragment`` times the area of the regions that hold one
+    (unchanged when no region holds one: the clicks did not land on the mask)."""
     out = prob.astype(np.float32, copy=True)
     _, labels = _regions(prob > 0.5, bridge)
     seeded: set[int] = set()
@@ -159,7 +166,8 @@ def seeded_regions(prob: np.ndarray, clicks: list[Click], touch: int, bridge: in
             seeded |= _held(labels, c, touch)
     if not seeded:
         return out
-    keep = np.zeros(int(labels.max()) + 1, bool)
+    areas = np.bincount(labels.ravel())
+    keep = areas < fragment * float(areas[sorted(seeded)].sum())
     keep[sorted(seeded)] = True
     keep[0] = True
     out[~keep[labels]] = 0.0

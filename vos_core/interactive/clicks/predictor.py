@@ -210,8 +210,8 @@ class ClickSegmenter:
         if cfg.drop_negative and prev_mask is not None:
             prev = prev_mask.astype(np.float32)
             prob = drop_negative_region(prev, prob, list(clicks), cfg.touch, cfg.bridge)
-        if cfg.seeded:
-            prob = seeded_regions(prob, list(clicks), cfg.touch, cfg.bridge)
+        if cfg.seeded and (cfg.seeded_clicks == 0 or len(clicks) <= cfg.seeded_clicks):
+            prob = seeded_regions(prob, list(clicks), cfg.touch, cfg.bridge, cfg.fragment)
         return prob
 
     def _local_only(self, clicks: Sequence[Click], prev_mask: np.ndarray | None) -> bool:
