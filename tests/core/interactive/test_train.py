@@ -127,3 +127,24 @@ def test_rgb_only_pass_adds_views_to_a_cache_and_init_from_checkpoint(
     state = {k: v for k, v in head.state_dict().items() if not k.startswith("refine.")}
     torch.save({"head": state}, ckpt)
     assert train.init_from(ClickHead(), ckpt) == ["refine"]
+
+
+def test_a_fine_tune_starts_from_shipped_weights_and_can_keep_their_batch_norm(
+    tiny_cache: Path, tmp_path: Path
+) -> None:
+    from vos_core.weights import ModelCard, save_weights
+
+    torch.manual_seed(0)
+    shipped = tmp_path / "w" / "clicks.pt"
+    save_weights(ClickHead(), shipped, ModelCard(arch="clicks"))
+    start = torch.load(shipped, weights_only=True)
+    ckpt = tmp_path / "fine.ckpt.pt"
+    args = ["--cache", str(tiny_cache), "--checkpoint", str(ckpt), "--batch", "2", "--crop", "32"]
+    assert train.main([*args, "--init", str(shipped), "--max-minutes", "0.01", "--freeze-bn"]) == 0
+    head = torch.load(ckpt, weights_only=True)["head"]
+    stats = [k for k in head if k.endswith("running_mean") or k.endswith("running_var")]
+    assert stats and all(torch.equal(head[k], start[k]) for k in stats)  # statistics kept
+    ckpt.unlink()
+    assert train.main([*args, "--init", str(shipped), "--max-minutes", "0.01"]) == 0
+    head = torch.load(ckpt, weights_only=True)["head"]
+    assert not all(torch.equal(head[k], start[k]) for k in stats)  # without the flag they move

@@ -52,7 +52,12 @@ COARSE_WEIGHT = 0.4
 DATA_DESCRIPTION = (
     "frozen ImageNet Lite0 features of 320x320 and 448x448 views (cache.py): ECSSD (minus the held-out "
     "hash split), PASCAL-S, Weizmann Horse, Penn-Fudan (per pedestrian), DUTS-TR subsets, DAVIS 2016 "
-    "train frames (every 3rd, dev sequences excluded); 256x256 crops, flips, iterative click simulation"
+    "train frames (every 3rd, dev sequences excluded); 256x256 crops, flips, iterative click simulation; "
+    "then a distractor fine-tune on 320x320 views (cache.py --duts 1500 --davis-every 6 --distractors "
+    "0.6): 60% of the views are composites with 1-4 look-alikes pasted beside the object (copies of it, "
+    "flipped/scaled, and cut-outs of the same set), Penn-Fudan's other pedestrians marked as "
+    "distractors, the Penn-Fudan held-out hash split (3 in 10) and ECSSD's kept out; half the click "
+    "starts add negative clicks on distractors"
 )
 
 
@@ -281,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         "--max-minutes", type=float, default=60.0, help="total training time (the lr schedule spans it)"
     )
     p.add_argument("--save-minutes", type=float, default=5.0)
+    p.add_argument(
+        "--freeze-bn",
+        action="store_true",
+        help="keep the batch-norm statistics of the initial head (a fine-tune on shifted data)",
+    )
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=256)
     p.add_argument(
@@ -317,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         step, elapsed = int(state["step"]), float(state["elapsed"])
         print(f"resumed at step {step}, {elapsed / 60:.1f} min", flush=True)
     head.train()
+    if args.freeze_bn:
+        for module in head.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.eval()
     start, last_save, running = time.time() - elapsed, time.time(), None
     while elapsed < budget:
         rng = np.random.default_rng([cfg.seed, step])
