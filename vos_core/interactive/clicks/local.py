@@ -14,11 +14,12 @@ a detail, so what it changes should stay near it, and the detail should be seen 
   (a look-alike beside the object goes in one click, not piece by piece).
 - :func:`seeded_regions`: only the connected regions of the mask that hold a positive click are
   kept (a click on one of several look-alikes gives that one).
-These two run from the first click on (they do not wait for ``skip_clicks``); the shipped
-settings (session 9, measured on the dev first frames, the ECSSD held-out split and the held-out
-instance set): a negative click drops its region; the seeded rule on the first click only, keeping
-fragments under 0.3 of the clicked region (always, or without the fragments, it cost dev NoC@85
-3.40 -> 4.00 / 4.20: bikes and kites fall apart into regions at 480p).
+These two run from the first click on (they do not wait for ``skip_clicks``). Shipped (session 9,
+measured on the dev first frames, the ECSSD held-out split and the held-out instance set): the
+seeded rule on the first click only, keeping regions under 0.9 of the clicked one (so parts of one
+object stay; on every click, or without that allowance, dev NoC@85 went 3.40 -> 4.00 / 4.20: bikes
+and kites fall apart into regions at 480p); the negative-click drop is off (dev unchanged, ECSSD
+held-out NoC@90 2.69 -> 2.70).
 Coordinates are frame pixels; boxes are ``(y0, x0, y1, x1)``, end exclusive.
 """
 
@@ -61,10 +62,10 @@ class LocalRefine:
     min_side: int = 48
     max_side: int = 192
     size: int = 256
-    drop_negative: bool = True
+    drop_negative: bool = False
     seeded: bool = True
     seeded_clicks: int = 1
-    fragment: float = 0.3
+    fragment: float = 0.9
     bridge: int = 2
 
 
