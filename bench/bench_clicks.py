@@ -39,8 +39,8 @@ def frames(count: int) -> list[tuple[np.ndarray, np.ndarray]]:
     if root.is_dir():
         from vos_core.clicks_eval import davis_samples
 
-        for _, image, gt in davis_samples(str(root), ",".join(DEV[:count]), "first"):
-            out.append((image, gt))
+        for sample in davis_samples(str(root), ",".join(DEV[:count]), "first"):
+            out.append((sample.image, sample.gt))
         return out
     import cv2
 

@@ -2,21 +2,27 @@
 
     python -m vos_core.clicks_eval --davis ROOT --sequences a,b,c|FILE [--frames first|all] [--frame-step N]
     python -m vos_core.clicks_eval --images DIR [--split all|heldout]
+    python -m vos_core.clicks_eval --instances STATIC_ROOT [--composites N]
         [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
         [--zoom-size N] [--zoom-expansion F] [--zoom-min-crop F] [--zoom-skip K]
         [--no-local] [--local-skip K] [--local-size N] [--local-side F]
 
 Each object of each frame (DAVIS: the first frame of each sequence, or every annotated frame;
 ``--images``: a folder with ``images/`` and ``masks/``, one object per label; ``--split heldout``
-keeps only the fixed held-out split of the click model's training) is segmented from clicks placed
-by the protocol: the first at the object's centre, each next one at the centre of the largest error
-region, positive on a false negative, negative on a false positive, up to ``--max-clicks``. Printed:
-one line per object (unless ``--quiet``), mean IoU after 1, 3 and 5 clicks, the per-click time, and
-as the last line ``NoC@85 <x> NoC@90 <y>``. ``--method grabcut`` scores the GrabCut baseline, which
-starts from the object's tight box (the box counts as its first click). The model zooms in after
-the first click (:mod:`vos_core.interactive.clicks.zoom`); ``--zoom-size 0`` turns that off. After
-the first clicks each click's changes are kept near it and re-run on a small square around it
-(:mod:`vos_core.interactive.clicks.local`); ``--no-local`` turns that off.
+keeps only the fixed held-out split of the click model's training; ``--instances``: the held-out
+multi-instance set of :mod:`vos_core.interactive.clicks.instances`, Penn-Fudan pedestrians and
+ECSSD composites with look-alikes) is segmented from clicks placed by the protocol: the first at
+the object's centre, each next one at the centre of the largest error region, positive on a false
+negative, negative on a false positive, up to ``--max-clicks``. Printed: one line per object
+(unless ``--quiet``), mean IoU after 1, 3 and 5 clicks, the per-click time; where objects have
+other instances beside them, a ``leak@1`` line (the mean fraction of the first click's predicted
+pixels that lie on the other instances, how many objects leak more than 5%, the mean IoU of the
+prediction with them); as the last line ``NoC@85 <x> NoC@90 <y>``. ``--method grabcut`` scores
+the GrabCut baseline, which starts from the object's tight box (the box counts as its first
+click). The model zooms in after the first click (:mod:`vos_core.interactive.clicks.zoom`);
+``--zoom-size 0`` turns that off. After the first clicks each click's changes are kept near it and
+re-run on a small square around it (:mod:`vos_core.interactive.clicks.local`); ``--no-local`` turns
+that off.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import numpy as np
 from vos_core.cli_common import OneLineParser, UsageError, non_negative_int, positive_int, run_cli
 from vos_core.errors import VosInputError
 from vos_core.interactive.clicks.local import LocalRefine
+from vos_core.interactive.clicks.protocol import Sample
 from vos_core.interactive.clicks.zoom import ZoomIn
 
 
@@ -53,6 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("all", "heldout"),
         default="all",
         help="with --images: every image, or only the click model's held-out split",
+    )
+    p.add_argument(
+        "--instances",
+        metavar="STATIC_ROOT",
+        help="the held-out multi-instance set under a static-data root (pennfudan/, ecssd/)",
+    )
+    p.add_argument(
+        "--composites",
+        type=non_negative_int,
+        default=60,
+        metavar="N",
+        help="with --instances: ECSSD held-out composites scored after the Penn-Fudan pedestrians",
     )
     p.add_argument("--method", choices=("model", "grabcut"), default="model")
     p.add_argument("--weights", metavar="FILE", help="click model weights (default: weights/clicks.pt)")
@@ -112,6 +131,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--local-side", type=float, default=None, metavar="F", help="model: local square / object size"
     )
+    p.add_argument(
+        "--drop-negative",
+        choices=("on", "off"),
+        default=None,
+        help="model: a negative click drops the whole mask region under it (default: the model's)",
+    )
+    p.add_argument(
+        "--seeded",
+        choices=("on", "off"),
+        default=None,
+        help="model: keep only mask regions holding a positive click (default: the model's)",
+    )
+    p.add_argument(
+        "--seeded-clicks",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="model: the seeded rule only while there are at most K clicks (0 = always)",
+    )
+    p.add_argument(
+        "--fragment",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: with --seeded, regions under F times the clicked regions' area stay",
+    )
     p.add_argument("--max-clicks", type=positive_int, default=20)
     p.add_argument("--limit", type=non_negative_int, default=0, help="score at most N objects (0 = all)")
     p.add_argument("--threads", type=positive_int, default=1)
@@ -120,14 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-Sample = tuple[str, np.ndarray, np.ndarray]  # (name, H×W×3 RGB, H×W bool object mask)
-
-
 def _objects(name: str, image: np.ndarray, labels: np.ndarray) -> Iterator[Sample]:
-    for value in np.unique(labels):
-        if value == 0 or value == 255:  # 255: void in DAVIS-style masks
-            continue
-        yield (f"{name}#{int(value)}", image, labels == value)
+    objects = (labels > 0) & (labels != 255)  # 255: void in DAVIS-style masks
+    for value in np.unique(labels[objects]):
+        gt = labels == value
+        yield Sample(f"{name}#{int(value)}", image, gt, objects & ~gt)
 
 
 def davis_samples(root: str, sequences: str | None, frames: str, step: int = 1) -> Iterator[Sample]:
@@ -151,11 +193,18 @@ def davis_samples(root: str, sequences: str | None, frames: str, step: int = 1) 
 
 def image_samples(folder: str, split: str) -> Iterator[Sample]:
     from vos_core.data.masks import read_mask
-    from vos_core.interactive.clicks.data import image_mask_pairs, is_heldout, read_rgb
+    from vos_core.interactive.clicks.data import (
+        HELDOUT_SET,
+        HELDOUT_SPLITS,
+        image_mask_pairs,
+        is_heldout,
+        read_rgb,
+    )
 
     pairs = image_mask_pairs(Path(folder))
-    if split == "heldout":
-        pairs = [(i, m) for i, m in pairs if is_heldout(i.stem)]
+    if split == "heldout":  # the split of the set named like the folder (ECSSD's rule otherwise)
+        name = Path(folder).name if Path(folder).name in HELDOUT_SPLITS else HELDOUT_SET
+        pairs = [(i, m) for i, m in pairs if is_heldout(i.stem, name)]
     if not pairs:
         raise VosInputError(f"no image/mask pairs in {folder} (split {split})")
     for img_path, mask_path in pairs:
@@ -180,7 +229,15 @@ def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine |
     """The segmenter's click-local steps with the command line's overrides (``--no-local``: none)."""
     if args.no_local:
         return None
-    changes = {"skip_clicks": args.local_skip, "size": args.local_size, "rel_side": args.local_side}
+    changes = {
+        "skip_clicks": args.local_skip,
+        "size": args.local_size,
+        "rel_side": args.local_side,
+        "drop_negative": None if args.drop_negative is None else args.drop_negative == "on",
+        "seeded": None if args.seeded is None else args.seeded == "on",
+        "seeded_clicks": args.seeded_clicks,
+        "fragment": args.fragment,
+    }
     return replace(local or LocalRefine(), **{k: v for k, v in changes.items() if v is not None})
 
 
@@ -190,8 +247,11 @@ def _main(args: argparse.Namespace) -> int:
     from vos_core.interactive.clicks.predictor import ClickSegmenter
     from vos_core.interactive.clicks.protocol import REPORT_CLICKS, GrabCutMethod, ModelMethod, run_protocol
 
-    if bool(args.davis) == bool(args.images):
-        raise UsageError("give exactly one of --davis ROOT or --images DIR (see vos-clicks-eval --help)")
+    if sum(bool(x) for x in (args.davis, args.images, args.instances)) != 1:
+        raise UsageError(
+            "give exactly one of --davis ROOT, --images DIR or --instances STATIC_ROOT "
+            "(see vos-clicks-eval --help)"
+        )
     torch.set_num_threads(args.threads)
     method: ModelMethod | GrabCutMethod = GrabCutMethod()
     if args.method == "model":
@@ -201,22 +261,26 @@ def _main(args: argparse.Namespace) -> int:
         segmenter.zoom = _zoom(segmenter.zoom, args)
         segmenter.local = _local(segmenter.local, args)
         method = ModelMethod(segmenter)
-    samples = (
-        davis_samples(args.davis, args.sequences, args.frames, args.frame_step)
-        if args.davis
-        else image_samples(args.images, args.split)
-    )
+    if args.davis:
+        samples = davis_samples(args.davis, args.sequences, args.frames, args.frame_step)
+    elif args.images:
+        samples = image_samples(args.images, args.split)
+    else:
+        from vos_core.interactive.clicks.instances import instance_samples
+
+        samples = instance_samples(args.instances, args.composites)
     traces = []
-    for name, image, gt in samples:
+    for name, image, gt, others in samples:
         if not gt.any():
             continue
-        trace = run_protocol(method, image, gt, args.max_clicks)
+        trace = run_protocol(method, image, gt, args.max_clicks, others)
         traces.append(trace)
         if not args.quiet:
             print(
                 f"{name}  NoC@85 {trace.noc(0.85, args.max_clicks)}  "
                 f"NoC@90 {trace.noc(0.90, args.max_clicks)}  "
-                f"IoU@1 {trace.iou_at(1):.3f}  IoU@5 {trace.iou_at(5):.3f}",
+                f"IoU@1 {trace.iou_at(1):.3f}  IoU@5 {trace.iou_at(5):.3f}"
+                + ("" if trace.leak is None else f"  leak@1 {trace.leak:.3f}"),
                 flush=True,
             )
         if args.limit and len(traces) >= args.limit:
@@ -231,6 +295,15 @@ def _main(args: argparse.Namespace) -> int:
     print(
         "  ".join(f"mIoU@{k} {np.mean([t.iou_at(k) for t in traces]):.4f}" for k in REPORT_CLICKS), flush=True
     )
+    leaks = [t for t in traces if t.leak is not None]
+    if leaks:
+        share = np.array([t.leak for t in leaks])
+        print(
+            f"leak@1 {share.mean():.4f} (objects with other instances {len(leaks)}, "
+            f"leaking >5%: {int((share > 0.05).sum())}, mean IoU with the others "
+            f"{np.mean([t.leak_iou for t in leaks]):.4f})",
+            flush=True,
+        )
     n85 = float(np.mean([t.noc(0.85, args.max_clicks) for t in traces]))
     n90 = float(np.mean([t.noc(0.90, args.max_clicks) for t in traces]))
     print(f"NoC@85 {n85:.2f} NoC@90 {n90:.2f}", flush=True)

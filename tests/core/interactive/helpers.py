@@ -35,3 +35,18 @@ def make_davis(root: Path, sequences: tuple[str, ...] = ("alpha", "beta"), frame
             cv2.imwrite(str(root / "JPEGImages" / "480p" / seq / f"{i:05d}.jpg"), img[..., ::-1])
             write_mask(root / "Annotations" / "480p" / seq / f"{i:05d}.png", mask.astype(np.uint8))
     return root
+
+
+def static_root(root: Path) -> Path:
+    """pennfudan/ (two pedestrians per image) and ecssd/ (one object), 40 images each."""
+    for name in ("pennfudan", "ecssd"):
+        (root / name / "images").mkdir(parents=True)
+        (root / name / "masks").mkdir()
+        for i in range(40):
+            img, gt = disk_image(hw=(80, 120), centre=(40, 30), radius=12, seed=i)
+            labels = gt.astype(np.uint8)
+            if name == "pennfudan":
+                labels[25:55, 80:100] = 2
+            cv2.imwrite(str(root / name / "images" / f"{name}{i}.jpg"), img[..., ::-1])
+            write_mask(root / name / "masks" / f"{name}{i}.png", labels)
+    return root

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.core.interactive.helpers import disk_image, make_davis
+from tests.core.interactive.helpers import disk_image, make_davis, static_root
 from vos_core.clicks_eval import main
 from vos_core.data.masks import write_mask
 from vos_core.interactive.clicks.data import is_heldout
@@ -76,11 +76,26 @@ def test_image_folder_heldout_split(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert {line.split("#")[0] for line in out.splitlines() if "#" in line} == set(held)
 
 
+def test_instance_set_prints_the_first_clicks_leak(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = static_root(tmp_path / "static")
+    args = ["--instances", str(root), "--composites", "2", "--method", "grabcut", "--max-clicks", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "leak@1" in out and "+d" in out and "pennfudan" in out
+    leak = re.search(r"^leak@1 (\d\.\d+) \(objects with other instances (\d+), leaking >5%: (\d+)", out, re.M)
+    assert leak and 0.0 <= float(leak.group(1)) <= 1.0 and int(leak.group(3)) <= int(leak.group(2))
+    n85, n90 = _last_line(out)
+    assert 1 <= n85 <= n90 <= 3
+
+
 def test_bad_input_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--davis", str(tmp_path / "absent")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert main(["--method", "grabcut"]) == 2  # neither --davis nor --images
+    assert main(["--images", str(tmp_path), "--instances", str(tmp_path)]) == 2  # two sources
     root = make_davis(tmp_path / "davis", sequences=("alpha",), frames=1)
     assert main(["--davis", str(root), "--weights", str(tmp_path / "none.pt")]) == 2
     assert "not found" in capsys.readouterr().err

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from tests.core.interactive.helpers import disk_image
 from tests.core.interactive.test_zoom import _Counting
-from vos_core.interactive.clicks.local import LocalRefine, local_box, merge_near_click
+from vos_core.interactive.clicks.local import (
+    LocalRefine,
+    drop_negative_region,
+    local_box,
+    merge_near_click,
+    seeded_regions,
+)
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.predictor import ClickSegmenter
 from vos_core.interactive.clicks.simulate import Click
@@ -92,3 +99,61 @@ def test_segmenter_runs_the_local_square_after_the_first_clicks(one_thread: None
     seg.local = None
     seg.predict(enc, clicks, gt)
     assert len(encoder.calls) == calls + 1  # no local steps: the cached features only
+
+
+def test_a_negative_click_drops_the_whole_look_alike_under_it_but_never_the_clicked_object() -> None:
+    hw = (100, 200)
+    target, twin, far = _disk(hw, (50, 40), 15), _disk(hw, (50, 100), 15), _disk(hw, (50, 160), 15)
+    prev = (target | twin | far).astype(np.float32)
+    new = prev.copy()
+    new[45:55, 95:105] = 0.0  # the model removes only a hole around the negative click
+    clicks = [Click(50, 40, True), Click(50, 100, False)]
+    out = drop_negative_region(prev, new, clicks, touch=3, bridge=2)
+    assert out.dtype == np.float32 and not (out[twin] > 0.5).any()  # the whole twin goes
+    assert (out[target] == 1).all() and (out[far] == 1).all()  # the object and the other look-alike stay
+    # a negative click on the clicked object's own region changes only what the model changed
+    on_target = [Click(50, 40, True), Click(50, 30, False)]
+    assert np.array_equal(drop_negative_region(prev, new, on_target, 3, 2), new)
+    # a positive last click changes nothing; a 1-pixel gap does not split a region
+    assert np.array_equal(drop_negative_region(prev, new, clicks[:1], 3, 2), new)
+    split = prev.copy()
+    split[:, 100] = 0.0  # the twin cut in two halves by a 1-px line
+    out = drop_negative_region(split, split, clicks, touch=3, bridge=2)
+    assert not (out[twin] > 0.5).any()
+
+
+def test_seeded_regions_keep_only_what_the_positive_clicks_hold() -> None:
+    hw = (100, 200)
+    target, twin = _disk(hw, (50, 40), 15), _disk(hw, (50, 100), 15)
+    prob = (target | twin).astype(np.float32) * 0.9
+    out = seeded_regions(prob, [Click(50, 40, True), Click(10, 10, False)], touch=3, bridge=2)
+    assert np.array_equal(out[target], prob[target]) and not out[twin].any()
+    both = seeded_regions(prob, [Click(50, 40, True), Click(50, 100, True)], 3, 2)
+    assert np.array_equal(both, prob)
+    # the clicks are off the mask: nothing to anchor on, the mask is kept as it is
+    assert np.array_equal(seeded_regions(prob, [Click(90, 190, True)], 3, 2), prob)
+    # a fragment (under `fragment` times the clicked region's area) stays, a look-alike goes
+    piece = _disk(hw, (90, 40), 4)
+    prob[piece] = 0.9
+    out = seeded_regions(prob, [Click(50, 40, True)], 3, 2, fragment=0.3)
+    assert (out[piece] == np.float32(0.9)).all() and not out[twin].any()
+
+
+def test_segmenter_applies_the_region_rules_from_the_first_click(
+    one_thread: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seg = ClickSegmenter(ClickHead(), _Counting(EfficientNetLite()), work_height=64, zoom=None, local=None)
+    img, _ = disk_image(hw=(64, 128), centre=(32, 30), radius=12)
+    enc = seg.encode(img)
+    both = np.zeros((64, 128), np.float32)
+    both[20:44, 18:42] = both[20:44, 86:110] = 0.9  # the head's answer: the object and its twin
+    monkeypatch.setattr(seg, "_run", lambda *args: both.copy())
+    one = [Click(32, 30, True)]
+    assert np.array_equal(seg.predict(enc, one), both)  # rules off: the head's answer
+    seg.local = LocalRefine(skip_clicks=5, seeded=True)
+    assert not seg.predict(enc, one)[:, 64:].any() and seg.predict(enc, one)[32, 30] == np.float32(0.9)
+    seg.local = LocalRefine(skip_clicks=5, seeded=True, seeded_clicks=1)  # the first click only
+    assert seg.predict(enc, [*one, Click(5, 64, False)], both)[32, 98] == np.float32(0.9)
+    seg.local = LocalRefine(skip_clicks=5, drop_negative=True)
+    out = seg.predict(enc, [*one, Click(32, 98, False)], both)
+    assert not out[:, 64:].any() and out[32, 30] == np.float32(0.9)

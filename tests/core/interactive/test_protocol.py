@@ -48,6 +48,22 @@ def test_protocol_adds_clicks_on_the_errors() -> None:
     assert len(trace.click_seconds) == len(trace.ious)
 
 
+def test_the_first_clicks_leak_onto_other_instances_is_recorded() -> None:
+    img, gt = disk_image(radius=4)  # the first click's 6-px disk spills over the object
+    others = np.zeros_like(gt)
+    others[45:52, :] = True  # a band through the click: another instance beside the object
+    others &= ~gt
+    trace = run_protocol(_Growing(), img, gt, max_clicks=3, others=others)
+    first = _Growing()
+    first.start(img, gt)
+    pred = first.click([Click(48.0, 60.0, True)])
+    assert trace.leak is not None and trace.leak_iou is not None
+    assert trace.leak == (pred & others).sum() / pred.sum() and 0.0 < trace.leak < 1.0
+    assert trace.leak_iou == iou(pred, others)
+    assert run_protocol(_Growing(), img, gt, max_clicks=3, others=np.zeros_like(gt)).leak is None
+    assert run_protocol(_Growing(), img, gt, max_clicks=3).leak is None
+
+
 def test_grabcut_segments_a_contrasting_disk_from_its_box() -> None:
     img, gt = disk_image()
     trace = run_protocol(GrabCutMethod(), img, gt, max_clicks=5)

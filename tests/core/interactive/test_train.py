@@ -13,9 +13,11 @@ from tests.core.interactive.helpers import disk_image
 from vos_core.data.masks import write_mask
 from vos_core.interactive.clicks import train
 from vos_core.interactive.clicks.cache import FeatureCache, build_cache
+from vos_core.interactive.clicks.composite import cutout
 from vos_core.interactive.clicks.data import Item
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.predictor import ClickSegmenter
+from vos_core.interactive.clicks.simulate import distractor_clicks
 
 
 @pytest.fixture
@@ -55,6 +57,29 @@ def test_one_step_trains_and_a_batch_is_reproducible(tiny_cache: Path) -> None:
     assert (
         torch.isfinite(loss) and head.out.weight.grad is not None and head.refine.out.weight.grad is not None
     )
+
+
+def test_distractor_cache_marks_look_alikes_and_training_clicks_them_negative(
+    tiny_cache: Path, tmp_path: Path
+) -> None:
+    items = [(Item(tmp_path / f"{i}.jpg", tmp_path / f"{i}.png", 1), False) for i in range(4)]
+    img, mask = disk_image(hw=(80, 100), centre=(40, 50), radius=15, seed=9)
+    pool = [c for c in [cutout(img, mask, "disks")] if c is not None]
+    out = tmp_path / "distractors"
+    assert build_cache(out, items, size=64, distractors=1.0, pool=pool) == 4
+    cache = FeatureCache.open(out)
+    assert set(np.unique(cache.masks).tolist()) == {0, 1, 2}  # 2: pasted look-alikes
+    cfg = train.TrainConfig(batch=4, crop=48, distractor_negatives=1.0)
+    batch = train.sample_batch(cache, cfg, np.random.default_rng([0, 1]))
+    assert batch.others.shape == (4, 48, 48) and batch.others.any()
+    assert not (batch.others & batch.gt[:, 0].numpy()).any()
+    loss = train.simulate_step(ClickHead(), batch, cfg, np.random.default_rng(2))
+    assert torch.isfinite(loss)
+    most = batch.others[int(np.argmax(batch.others.sum(axis=(1, 2))))]
+    clicks = distractor_clicks(most, np.random.default_rng(0))
+    assert clicks and all(not c.positive and most[int(c.y), int(c.x)] for c in clicks)
+    # the plain cache has no distractors: its batches have none
+    assert not train.sample_batch(FeatureCache.open(tiny_cache), cfg, np.random.default_rng(0)).others.any()
 
 
 def test_main_checkpoints_resumes_and_exports(tiny_cache: Path, tmp_path: Path) -> None:
@@ -102,3 +127,24 @@ def test_rgb_only_pass_adds_views_to_a_cache_and_init_from_checkpoint(
     state = {k: v for k, v in head.state_dict().items() if not k.startswith("refine.")}
     torch.save({"head": state}, ckpt)
     assert train.init_from(ClickHead(), ckpt) == ["refine"]
+
+
+def test_a_fine_tune_starts_from_shipped_weights_and_can_keep_their_batch_norm(
+    tiny_cache: Path, tmp_path: Path
+) -> None:
+    from vos_core.weights import ModelCard, save_weights
+
+    torch.manual_seed(0)
+    shipped = tmp_path / "w" / "clicks.pt"
+    save_weights(ClickHead(), shipped, ModelCard(arch="clicks"))
+    start = torch.load(shipped, weights_only=True)
+    ckpt = tmp_path / "fine.ckpt.pt"
+    args = ["--cache", str(tiny_cache), "--checkpoint", str(ckpt), "--batch", "2", "--crop", "32"]
+    assert train.main([*args, "--init", str(shipped), "--max-minutes", "0.01", "--freeze-bn"]) == 0
+    head = torch.load(ckpt, weights_only=True)["head"]
+    stats = [k for k in head if k.endswith("running_mean") or k.endswith("running_var")]
+    assert stats and all(torch.equal(head[k], start[k]) for k in stats)  # statistics kept
+    ckpt.unlink()
+    assert train.main([*args, "--init", str(shipped), "--max-minutes", "0.01"]) == 0
+    head = torch.load(ckpt, weights_only=True)["head"]
+    assert not all(torch.equal(head[k], start[k]) for k in stats)  # without the flag they move

@@ -1,12 +1,15 @@
 """Precomputed frozen-encoder features for click-model training (memory-mapped, fp16).
 
 The encoder is frozen, so every training view is encoded once: a ``size``×``size`` view of each item
-(static images resized, DAVIS frames cropped to a random square around the object and resized).
-Files under the cache folder: ``s4.npy`` N×24×S/4×S/4, ``s8.npy`` N×40×S/8×S/8, ``s16.npy``
-N×112×S/16×S/16 (fp16), ``masks.npy`` N×S×S (uint8 0/1), ``rgb.npy`` N×S×S×3 (uint8 views),
-``meta.json`` (count, size, sources).
+(static images resized, DAVIS frames cropped to a random square around the object and resized);
+with ``--distractors F`` a fraction F of the views are distractor composites (:mod:`.composite`:
+look-alikes pasted beside the object). Files under the cache folder: ``s4.npy`` N×24×S/4×S/4,
+``s8.npy`` N×40×S/8×S/8, ``s16.npy`` N×112×S/16×S/16 (fp16), ``masks.npy`` N×S×S (uint8: 0
+background, 1 the object, 2 distractors: other instances, pasted look-alikes), ``rgb.npy``
+N×S×S×3 (uint8 views), ``meta.json`` (count, size, sources).
 
-``python -m vos_core.interactive.clicks.cache --out /tmp/clicks_cache [--size 320] [--duts 7000]``
+``python -m vos_core.interactive.clicks.cache --out /tmp/clicks_cache [--size 320] [--duts 7000]
+[--distractors 0.6]``
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import numpy as np
 import torch
 
 from vos_core.data.box import mask_box
-from vos_core.interactive.clicks.data import Item, davis_items, load_item, static_items
+from vos_core.interactive.clicks.composite import Cutout, add_distractors, cutout
+from vos_core.interactive.clicks.data import Item, davis_items, load_item, load_labels, static_items
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.models.registry import pretrained_lite0
 
@@ -56,11 +60,12 @@ def square_view(
     img: np.ndarray, mask: np.ndarray, size: int, davis: bool, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """size×size view: a resize of the whole image (static) or a random square crop holding the
-    object's centre (DAVIS, side 60-100% of the short side), resized."""
+    object's centre (DAVIS, side 60-100% of the short side), resized. ``mask``: H×W bool, or a
+    label map whose 1 is the object."""
     if davis:
         h, w = mask.shape
         side = int(min(h, w) * rng.uniform(0.6, 1.0))
-        ys, xs = np.nonzero(mask)
+        ys, xs = np.nonzero(mask == 1)
         cy, cx = (int(ys.mean()), int(xs.mean())) if ys.size else (h // 2, w // 2)
         y0 = int(np.clip(cy - rng.uniform(0.25, 0.75) * side, 0, h - side))
         x0 = int(np.clip(cx - rng.uniform(0.25, 0.75) * side, 0, w - side))
@@ -75,9 +80,10 @@ def zoom_view(
 ) -> tuple[np.ndarray, np.ndarray]:
     """size×size view as the zoom-in sees the object (:mod:`.zoom`): a square around the object's
     bounding box, its side the box's long side times 1.2-1.9 (at least 0.3 of the image's short
-    side), centre jittered by up to 10% of the side, moved inside the image, resized."""
+    side), centre jittered by up to 10% of the side, moved inside the image, resized. ``mask``:
+    H×W bool, or a label map whose 1 is the object."""
     h, w = mask.shape
-    box = mask_box(mask)
+    box = mask_box(mask == 1)
     if box is None:
         return square_view(img, mask, size, True, rng)
     by0, bx0, by1, bx1 = box
@@ -103,13 +109,17 @@ def build_cache(
     max_frac: float = 0.9,
     rgb_only: bool = False,
     zoom: bool = False,
+    distractors: float = 0.0,
+    pool: list[Cutout] | None = None,
 ) -> int:
     """Encode every item (``(item, is_davis)``) into ``out``; objects covering less than
     ``min_frac`` or more than ``max_frac`` of the view are skipped. Returns the count written.
 
     ``rgb_only``: add ``rgb.npy`` (N×S×S×3 uint8 views) to a cache built from the same items
     without it (views are re-made identically and checked against the cached masks).
-    ``zoom``: every view is a :func:`zoom_view` (the object as the zoom-in sees it)."""
+    ``zoom``: every view is a :func:`zoom_view` (the object as the zoom-in sees it).
+    ``distractors``: the fraction of items made into composites with cut-outs of ``pool``
+    (:func:`~.composite.add_distractors`); the masks then keep other instances as 2."""
     if size % 16:
         raise ValueError(f"cache size must be a multiple of 16, got {size}")
     out.mkdir(parents=True, exist_ok=True)
@@ -132,9 +142,13 @@ def build_cache(
     rng = np.random.default_rng(seed)
     count, t0 = 0, time.time()
     for i, (item, davis) in enumerate(items):
-        img, mask = load_item(item)
-        view, m = zoom_view(img, mask, size, rng) if zoom else square_view(img, mask, size, davis, rng)
-        frac = float(m.mean())
+        img, labels = load_labels(item)
+        if distractors > 0 and rng.random() < distractors:
+            group = "davis" if davis else item.image.parent.parent.name
+            img, labels = add_distractors(img, labels == 1, pool or [], rng, group=group, labels=labels)
+        labels = np.minimum(labels, 2)
+        view, m = zoom_view(img, labels, size, rng) if zoom else square_view(img, labels, size, davis, rng)
+        frac = float((m == 1).mean())
         if not min_frac <= frac <= max_frac:
             continue
         if encoder is not None:
@@ -156,6 +170,18 @@ def build_cache(
     return count
 
 
+def cutout_pool(items: list[Item], count: int, rng: np.random.Generator, max_side: int = 160) -> list[Cutout]:
+    """Cut-outs of ``count`` random items (their set's name as the group), at most ``max_side`` long."""
+    pool = []
+    for i in rng.permutation(len(items))[:count]:
+        item = items[int(i)]
+        img, mask = load_item(item)
+        cut = cutout(img, mask, item.image.parent.parent.name, max_side)
+        if cut is not None:
+            pool.append(cut)
+    return pool
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, required=True)
@@ -171,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="zoom-in views (zoom_view) of DAVIS frames, Penn-Fudan, Weizmann Horse and PASCAL-S",
     )
+    p.add_argument(
+        "--distractors", type=float, default=0.0, help="fraction of views made distractor composites"
+    )
+    p.add_argument("--pool", type=int, default=400, help="cut-outs (training static items) to paste")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -185,8 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     davis = davis_items(args.data / "davis2016-train", every=args.davis_every)
     items = [(it, False) for it in others + duts] + [(it, True) for it in davis]
     order = rng.permutation(len(items))
+    pool = cutout_pool(others + duts, args.pool, rng) if args.distractors > 0 else []
     n = build_cache(
-        args.out, [items[i] for i in order], size=args.size, rgb_only=args.rgb_only, zoom=args.zoom
+        args.out,
+        [items[i] for i in order],
+        size=args.size,
+        rgb_only=args.rgb_only,
+        zoom=args.zoom,
+        distractors=args.distractors,
+        pool=pool,
     )
     print(f"cache: {n} views of {len(items)} items in {args.out}")
     return 0

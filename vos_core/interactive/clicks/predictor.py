@@ -18,7 +18,13 @@ import numpy as np
 import torch
 
 from vos_core.errors import VosInputError, WeightsError
-from vos_core.interactive.clicks.local import LocalRefine, local_box, merge_near_click
+from vos_core.interactive.clicks.local import (
+    LocalRefine,
+    drop_negative_region,
+    local_box,
+    merge_near_click,
+    seeded_regions,
+)
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import Click
 from vos_core.interactive.clicks.zoom import DEFAULT_ZOOM, Box, ZoomIn, crop_box, input_size
@@ -34,6 +40,7 @@ WORK_HEIGHT = 480
 REFINE_RADIUS = 5
 #: the click-local steps the shipped segmenter uses
 DEFAULT_LOCAL = LocalRefine()
+
 
 @dataclass(frozen=True)
 class FrameEncoding:
@@ -173,13 +180,15 @@ class ClickSegmenter:
         first ``zoom.skip_clicks`` run on a crop around the mask and the clicks (:mod:`.zoom`),
         encoded at ``zoom.size``; the rest of the frame keeps the previous mask. With :attr:`local`
         set, clicks after the first ``local.skip_clicks`` then keep only the changes connected to
-        the new click and re-run on a small square around it (:mod:`.local`)."""
+        the new click and re-run on a small square around it, and, when switched on, a negative click
+        drops the region under it and only regions holding a positive click are kept (:mod:`.local`)."""
         fh, fw = enc.frame_hw
         if prev_mask is not None and prev_mask.shape != (fh, fw):
             raise VosInputError(f"previous mask is {prev_mask.shape}, the frame {(fh, fw)}")
         if self._local_only(clicks, prev_mask):
             assert prev_mask is not None
-            return self._local_step(enc, clicks, prev_mask, box, prev_mask.astype(np.float32))
+            prob = self._local_step(enc, clicks, prev_mask, box, prev_mask.astype(np.float32))
+            return self._region_rules(clicks, prev_mask, prob)
         region = self._zoom_region(enc, clicks, prev_mask)
         if region is None:
             prob = self._run(enc.feats, enc.rgb, (0, 0, fh, fw), clicks, prev_mask, box)
@@ -188,7 +197,22 @@ class ClickSegmenter:
             view = self._zoom_encoding(enc, region)
             prob = np.zeros((fh, fw), np.float32) if prev_mask is None else prev_mask.astype(np.float32)
             prob[y0:y1, x0:x1] = self._run(view.feats, view.rgb, region, clicks, prev_mask, box)
-        return self._local_step(enc, clicks, prev_mask, box, prob)
+        prob = self._local_step(enc, clicks, prev_mask, box, prob)
+        return self._region_rules(clicks, prev_mask, prob)
+
+    def _region_rules(
+        self, clicks: Sequence[Click], prev_mask: np.ndarray | None, prob: np.ndarray
+    ) -> np.ndarray:
+        """The whole-region rules of :class:`LocalRefine` (``drop_negative``, ``seeded``) on ``prob``."""
+        cfg = self.local
+        if cfg is None:
+            return prob
+        if cfg.drop_negative and prev_mask is not None:
+            prev = prev_mask.astype(np.float32)
+            prob = drop_negative_region(prev, prob, list(clicks), cfg.touch, cfg.bridge)
+        if cfg.seeded and (cfg.seeded_clicks == 0 or len(clicks) <= cfg.seeded_clicks):
+            prob = seeded_regions(prob, list(clicks), cfg.touch, cfg.bridge, cfg.fragment)
+        return prob
 
     def _local_only(self, clicks: Sequence[Click], prev_mask: np.ndarray | None) -> bool:
         cfg = self.local

@@ -3,7 +3,8 @@
 For one object: start from an empty prediction; each click goes where
 :func:`~vos_core.interactive.clicks.simulate.next_click` puts it (the first at the object's centre),
 the method predicts, and the IoU with the ground truth is recorded, up to ``max_clicks``. NoC@t is
-the first click count reaching IoU >= t (``max_clicks`` when never reached).
+the first click count reaching IoU >= t (``max_clicks`` when never reached). When the object has
+distractors (``others``: other instances, look-alikes), the first click's leak onto them is recorded.
 
 Methods: :class:`ModelMethod` (the click model; the frame is encoded once per object, each click
 runs only the head) and :class:`GrabCutMethod` (baseline: OpenCV GrabCut from the object's tight
@@ -15,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import cv2
 import numpy as np
@@ -26,6 +27,16 @@ from vos_core.interactive.clicks.simulate import Click, next_click
 
 THRESHOLDS = (0.85, 0.90)
 REPORT_CLICKS = (1, 3, 5)
+
+
+class Sample(NamedTuple):
+    """One object to score: ``image`` H×W×3 RGB, ``gt`` H×W bool; ``others`` H×W bool, the other
+    instances / distractors in the image (None when not known)."""
+
+    name: str
+    image: np.ndarray
+    gt: np.ndarray
+    others: np.ndarray | None = None
 
 
 class Method(Protocol):
@@ -47,11 +58,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 @dataclass
 class Trace:
-    """IoU after each click (index 0 = after click 1) and the seconds spent per click."""
+    """IoU after each click (index 0 = after click 1) and the seconds spent per click; with
+    distractors, after the first click: ``leak`` the fraction of the predicted pixels on them and
+    ``leak_iou`` the IoU of the prediction with them (None without distractors)."""
 
     ious: list[float] = field(default_factory=list)
     click_seconds: list[float] = field(default_factory=list)
     start_seconds: float = 0.0
+    leak: float | None = None
+    leak_iou: float | None = None
 
     def noc(self, threshold: float, max_clicks: int) -> int:
         for k, value in enumerate(self.ious, start=1):
@@ -64,9 +79,12 @@ class Trace:
         return self.ious[min(k, len(self.ious)) - 1]
 
 
-def run_protocol(method: Method, image: np.ndarray, gt: np.ndarray, max_clicks: int = 20) -> Trace:
-    """Score one object. Stops early once every NoC threshold and every reported click count is
-    reached (later clicks change no reported number)."""
+def run_protocol(
+    method: Method, image: np.ndarray, gt: np.ndarray, max_clicks: int = 20, others: np.ndarray | None = None
+) -> Trace:
+    """Score one object (``others``: H×W bool distractors, for the leak of the first click). Stops
+    early once every NoC threshold and every reported click count is reached (later clicks change
+    no reported number)."""
     trace = Trace()
     t0 = time.perf_counter()
     method.start(image, gt)
@@ -83,6 +101,9 @@ def run_protocol(method: Method, image: np.ndarray, gt: np.ndarray, max_clicks: 
             pred = method.click(clicks)
             trace.click_seconds.append(time.perf_counter() - t0)
             trace.ious.append(iou(pred, gt))
+        if k == 1 and others is not None and others.any():
+            trace.leak = int((pred & others).sum()) / max(1, int(pred.sum()))
+            trace.leak_iou = iou(pred, others)
         if k >= max(REPORT_CLICKS) and trace.ious[-1] >= max(THRESHOLDS):
             break
     return trace

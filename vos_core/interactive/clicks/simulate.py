@@ -88,6 +88,19 @@ def initial_clicks(
     return clicks
 
 
+def distractor_clicks(others: np.ndarray, rng: np.random.Generator, most: int = 3) -> list[Click]:
+    """Negative clicks inside 1 to ``most`` of the distractors (connected regions of ``others``,
+    H×W bool, larger than 16 pixels), one each at a random interior point."""
+    count, labels = cv2.connectedComponents(others.astype(np.uint8), connectivity=8)
+    regions = [k for k in range(1, count) if int((labels == k).sum()) > 16]
+    clicks: list[Click] = []
+    for k in rng.permutation(regions)[: int(rng.integers(1, most + 1))]:
+        p = random_interior_point(labels == k, rng)
+        if p is not None:
+            clicks.append(Click(float(p[0]), float(p[1]), False))
+    return clicks
+
+
 def jittered_box(
     gt: np.ndarray, rng: np.random.Generator, jitter: float = 0.1
 ) -> tuple[int, int, int, int] | None:

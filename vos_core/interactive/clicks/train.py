@@ -3,12 +3,13 @@
 ``python -m vos_core.interactive.clicks.train --cache DIR [--cache DIR2] [--resume] [--max-minutes M]``
 
 Each step: a batch of crops (aligned to stride 16, random flips) from one cache; initial clicks
-(random interior positives, sometimes background negatives), or a box alone, or a perturbed mask
-to correct; then 0-3 no-grad rounds each adding the protocol's next click
-(:func:`~vos_core.interactive.clicks.simulate.next_click`) with the prediction fed back as the
-previous mask; the last round is trained with BCE + Dice. Every sample is a pure function of
-``(seed, step)`` so ``--resume`` continues exactly. Checkpoints (head, optimiser, step, elapsed time)
-go to ``weights/clicks.ckpt.pt``; ``--export`` writes ``weights/clicks.pt`` and its card.
+(random interior positives, sometimes background negatives, and, where the cache marks distractors,
+often negatives on them), or a box alone, or a perturbed mask to correct; then 0-3 no-grad rounds
+each adding the protocol's next click (:func:`~vos_core.interactive.clicks.simulate.next_click`)
+with the prediction fed back as the previous mask; the last round is trained with BCE + Dice. Every
+sample is a pure function of ``(seed, step)`` so ``--resume`` continues exactly. Checkpoints (head,
+optimiser, step, elapsed time) go to ``weights/clicks.ckpt.pt``; ``--export`` writes
+``weights/clicks.pt`` and its card. ``--init`` starts from another checkpoint or shipped weights.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from vos_core.interactive.clicks.cache import FeatureCache
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import (
     Click,
+    distractor_clicks,
     initial_clicks,
     jittered_box,
     next_click,
@@ -50,14 +52,21 @@ COARSE_WEIGHT = 0.4
 DATA_DESCRIPTION = (
     "frozen ImageNet Lite0 features of 320x320 and 448x448 views (cache.py): ECSSD (minus the held-out "
     "hash split), PASCAL-S, Weizmann Horse, Penn-Fudan (per pedestrian), DUTS-TR subsets, DAVIS 2016 "
-    "train frames (every 3rd, dev sequences excluded); 256x256 crops, flips, iterative click simulation"
+    "train frames (every 3rd, dev sequences excluded); 256x256 crops, flips, iterative click simulation; "
+    "then a distractor fine-tune on 320x320 views (cache.py --duts 1500 --davis-every 6 --distractors "
+    "0.6): 60% of the views are composites with 1-4 look-alikes pasted beside the object (copies of it, "
+    "flipped/scaled, and cut-outs of the same set), Penn-Fudan's other pedestrians marked as "
+    "distractors, the Penn-Fudan held-out hash split (3 in 10) and ECSSD's kept out; half the click "
+    "starts add negative clicks on distractors"
 )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """batch: crops per step; crop: crop side (multiple of 16); lr: peak AdamW rate (cosine over
-    the time budget); max_rounds: most no-grad click rounds before the trained one."""
+    the time budget); max_rounds: most no-grad click rounds before the trained one;
+    distractor_negatives: chance that a click start on a crop with distractors adds negative clicks
+    on some of them."""
 
     batch: int = 16
     crop: int = 256
@@ -65,15 +74,18 @@ class TrainConfig:
     weight_decay: float = 1e-4
     max_rounds: int = 3
     seed: int = 0
+    distractor_negatives: float = 0.5
 
 
 @dataclass
 class Batch:
-    """feats: encoder features of the crops; gt: B×1×C×C bool; rgb: B×3×C×C float in [0, 255]."""
+    """feats: encoder features of the crops; gt: B×1×C×C bool; rgb: B×3×C×C float in [0, 255];
+    others: B×C×C bool, the distractors (other instances, pasted look-alikes) in each crop."""
 
     feats: EncoderFeatures
     gt: torch.Tensor
     rgb: torch.Tensor
+    others: np.ndarray
 
 
 def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator) -> Batch:
@@ -89,7 +101,7 @@ def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator
         for _ in range(4):
             oy, ox = (int(rng.integers(cells + 1)) * 16, int(rng.integers(cells + 1)) * 16)
             crop = mask[oy : oy + c, ox : ox + c]
-            if crop.mean() > 0.003:
+            if (crop == 1).mean() > 0.003:
                 break
         else:
             continue
@@ -108,7 +120,9 @@ def sample_batch(cache: FeatureCache, cfg: TrainConfig, rng: np.random.Generator
     def stack(xs: list[np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(np.stack(xs))).float()
 
-    return Batch(EncoderFeatures(stack(s4), stack(s8), stack(s16)), stack(gts).unsqueeze(1) > 0, stack(rgbs))
+    labels = np.stack(gts)
+    feats = EncoderFeatures(stack(s4), stack(s8), stack(s16))
+    return Batch(feats, torch.from_numpy(labels == 1).unsqueeze(1), stack(rgbs), labels == 2)
 
 
 def points_tensor(clicks: list[list[Click]]) -> torch.Tensor:
@@ -158,6 +172,8 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
             clicks.append([first] if first else [])
         else:
             clicks.append(initial_clicks(gt_np[i], rng))
+            if batch.others[i].any() and rng.random() < cfg.distractor_negatives:
+                clicks[i] += distractor_clicks(batch.others[i], rng)
     box_t = torch.from_numpy(boxes).unsqueeze(1)
     prev_t = torch.from_numpy(prev).unsqueeze(1)
     for _ in range(int(rng.integers(0, cfg.max_rounds + 1))):
@@ -174,10 +190,11 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
 
 
 def init_from(head: ClickHead, checkpoint: Path) -> list[str]:
-    """Copy a checkpoint's head tensors into ``head`` (training-time transfer): every top-level module
-    the checkpoint holds loads with strict keys; only the refiner may be absent (it starts fresh).
-    Returns the top-level modules left fresh."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["head"]
+    """Copy a checkpoint's (or shipped weights') head tensors into ``head`` (training-time transfer):
+    every top-level module the file holds loads with strict keys; only the refiner may be absent (it
+    starts fresh). Returns the top-level modules left fresh."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = state["head"] if "head" in state else state
     modules = dict(head.named_children())
     stray = sorted({k.split(".")[0] for k in state} - modules.keys())
     if stray:
@@ -269,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         "--max-minutes", type=float, default=60.0, help="total training time (the lr schedule spans it)"
     )
     p.add_argument("--save-minutes", type=float, default=5.0)
+    p.add_argument(
+        "--freeze-bn",
+        action="store_true",
+        help="keep the batch-norm statistics of the initial head (a fine-tune on shifted data)",
+    )
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=256)
     p.add_argument(
@@ -305,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
         step, elapsed = int(state["step"]), float(state["elapsed"])
         print(f"resumed at step {step}, {elapsed / 60:.1f} min", flush=True)
     head.train()
+    if args.freeze_bn:
+        for module in head.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.eval()
     start, last_save, running = time.time() - elapsed, time.time(), None
     while elapsed < budget:
         rng = np.random.default_rng([cfg.seed, step])
