@@ -15,7 +15,7 @@ inclusive, no fusion, no early stop), kept as the benchmark's baseline.
 Typical use (the session already has the correction as a reference)::
 
     run = CorrectionRun(session, k)
-    for result in run:          # FrameResult per re-predicted frame, fused labels
+    for result in run:          # FrameResult per re-predicted frame, fused labels (run.close() ends it)
         show(result)
     run.stats.refit_s, run.stats.propagate_s, run.stats.changed
 """
@@ -141,26 +141,34 @@ def fusion_weight(config: CorrectionConfig, result: FrameResult, start: int, old
     return 1.0
 
 
+#: how sure a previous mask is taken to be of its own labels when fused (its soft probabilities are
+#: not kept): a one-hot mask would outvote every new prediction that is not certain
+PREVIOUS_CONFIDENCE = 0.75
+
+
 def fuse_labels(
     result: FrameResult, old_labels: np.ndarray, weight: float, exclusive: bool
 ) -> np.ndarray:
     """Fuse a new prediction (``result.probs``: O×h×w soft probabilities) with a previous mask (H×W
-    labels, one-hot) at the frame's resolution: ``weight`` · new + (1 − weight) · old, argmax ->
-    H×W uint8 labels. Objects the session no longer has count as background in ``old_labels``."""
+    labels) at the frame's resolution: ``weight`` · new + (1 − weight) · old, argmax -> H×W uint8
+    labels. The previous mask counts as :data:`PREVIOUS_CONFIDENCE` for its label and the rest
+    shared by the others; objects the session no longer has count as background."""
     ids = result.object_ids
     if weight >= 1.0 or not ids:
         return result.labels
     hw = result.labels.shape
+    rest = (1.0 - PREVIOUS_CONFIDENCE) / len(ids)  # each other label's share
     with torch.inference_mode():
         agg = upsample_to(aggregate(torch.from_numpy(result.probs).float(), exclusive), hw)
-        agg.mul_(weight)
-        old = torch.from_numpy(np.ascontiguousarray(old_labels))
-        known = torch.zeros_like(old, dtype=torch.bool)
+        agg = agg * weight + (1.0 - weight) * rest
+        old = torch.from_numpy(old_labels)
+        known = torch.zeros(hw, dtype=torch.bool)
+        boost = (1.0 - weight) * (PREVIOUS_CONFIDENCE - rest)
         for slot, object_id in enumerate(ids, start=1):
             mask = old == object_id
             known |= mask
-            agg[slot].add_(mask.float(), alpha=1.0 - weight)
-        agg[0].add_((~known).float(), alpha=1.0 - weight)
+            agg[slot].add_(mask.float(), alpha=boost)
+        agg[0].add_((~known).float(), alpha=boost)
         return probs_to_labels(agg, ids)
 
 
@@ -196,12 +204,36 @@ class CorrectionRun:
         spans = correction_spans(session.annotations, frame, len(session.frames), self.config)
         self.stats = CorrectionStats(frame, spans)
 
+        self._results: Iterator[FrameResult] | None = None
+
     @property
     def total(self) -> int:
         """Frames the runs would re-predict if none stopped early."""
         return sum(abs(end - self.frame) for _, end in self.stats.spans)
 
-    def __iter__(self) -> Iterator[FrameResult]:
+    @property
+    def first(self) -> int:
+        """The first frame the runs cover (the corrected frame when nothing runs backward)."""
+        return min([self.frame, *(end for _, end in self.stats.spans)])
+
+    @property
+    def last(self) -> int:
+        return max([self.frame, *(end for _, end in self.stats.spans)])
+
+    def __iter__(self) -> CorrectionRun:
+        return self
+
+    def __next__(self) -> FrameResult:
+        if self._results is None:
+            self._results = self._all()
+        return next(self._results)
+
+    def close(self) -> None:
+        """End the run now (between frames): the frames not reached keep their previous masks."""
+        if self._results is not None:
+            self._results.close()  # type: ignore[attr-defined]
+
+    def _all(self) -> Iterator[FrameResult]:
         t0 = time.perf_counter()
         self.session.adapt()
         self.stats.refit_s = time.perf_counter() - t0

@@ -29,7 +29,7 @@ class Prediction:
     source: int
 
     def labels(self) -> np.ndarray:
-        return np.frombuffer(zlib.decompress(self.packed), np.uint8).reshape(self.shape)
+        return np.frombuffer(bytearray(zlib.decompress(self.packed)), np.uint8).reshape(self.shape)
 
     @property
     def quality(self) -> float:
