@@ -30,6 +30,7 @@ class EngineSignals(QObject):
     memory_changed = Signal(object)  # MemoryStats
     run_started = Signal(int, int, str)  # start, end, direction
     adapting = Signal(int)  # a run learns from this many references first (seconds), then frames follow
+    run_summary = Signal(str, object)  # what ran, its seconds; the frames it changed (before run_finished)
     run_finished = Signal(bool)  # True when the run reached its end frame
     failed = Signal(str)
     busy_changed = Signal(bool)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -33,9 +33,7 @@ import torch
 from vos_core.inference.objects import aggregate, probs_to_labels, upsample_to
 from vos_core.inference.predictions import Prediction
 from vos_core.inference.results import FrameResult
-
-if TYPE_CHECKING:
-    from vos_core.inference.session import InferenceSession
+from vos_core.inference.session import InferenceSession
 
 __all__ = ["CorrectionConfig", "CorrectionRun", "CorrectionStats", "correction_spans", "fuse_labels"]
 
@@ -88,15 +86,18 @@ class CorrectionStats:
     refit_s: float = 0.0
     propagate_s: float = 0.0
 
-    def summary(self) -> str:
-        """One line for a status bar: what ran and how long it took."""
+    def summary(self, refit_s: float | None = None) -> str:
+        """One line for a status bar: what ran and how long it took (``refit_s``: the refit's
+        seconds when the caller ran it before the frames)."""
         sides = " and ".join(
-            f"{d} to {end}" + (" (stopped early)" if d in self.stopped_early else "") for d, end in self.spans
-        ) or "nothing to update"
-        refit = f", learning {self.refit_s:.1f} s" if self.refit_s >= 0.05 else ""
+            f"{d} to {end}" + (" (stopped early: masks agreed)" if d in self.stopped_early else "")
+            for d, end in self.spans
+        ) or "no frame between the neighbouring references"
+        refit = self.refit_s if refit_s is None else refit_s
+        learning = f", learning {refit:.1f} s" if refit >= 0.05 else ""
         return (
-            f"Updated around frame {self.frame}: {sides}; {len(self.predicted)} frames run, "
-            f"{len(self.changed)} changed in {self.propagate_s:.1f} s{refit}"
+            f"Updated around frame {self.frame}, {sides}: {len(self.predicted)} frames run, "
+            f"{len(self.changed)} changed, {self.propagate_s:.1f} s{learning}"
         )
 
 
