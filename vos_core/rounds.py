@@ -3,7 +3,7 @@
     python -m vos_core.rounds --davis ROOT --sequences a,b,c|FILE [--rounds 8]
         [--correction gt|clicks] [--pick truth|quality] [--adapt|--no-adapt]
         [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N]
-        [--csv FILE] [--arch NAME] [--threads N]
+        [--csv FILE] [--click-weights FILE] [--arch NAME] [--threads N]
 
 Round 0 is the first-frame pass (frame 0's mask given, the rest propagated). Each further round picks
 the worst frame not yet corrected among the scored ones (first and last excluded): by its true J
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--agree-iou", type=float, default=CorrectionConfig.agree_iou, metavar="X",
         help="a frame agrees when every object's IoU with its previous mask is >= X",
     )
+    p.add_argument("--click-weights", metavar="FILE", help="click model (default: weights/clicks.pt)")
     p.add_argument("--csv", metavar="FILE", help="also write one row per sequence and round")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     add_model_args(p)
@@ -276,7 +277,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.correction == "clicks":
         from vos_core.interactive.clicks.predictor import ClickSegmenter
 
-        segmenter = ClickSegmenter.load(threads=max(1, config.threads))
+        segmenter = ClickSegmenter.load(args.click_weights, threads=max(1, config.threads))
     print(
         f"# rounds={args.rounds} correction={args.correction} pick={args.pick} adapt={config.adapt.enabled} "
         f"update={args.update} fusion={args.fusion} agree={args.agree_frames}@{args.agree_iou} "
