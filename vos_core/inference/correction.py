@@ -5,9 +5,10 @@ A correction at frame ``k`` updates both sides of itself: a backward run from ``
 after the previous reference (or the first frame) and a forward run up to the frame before the next
 reference (or the last frame). A frame that already had a prediction (the session's
 :class:`~vos_core.inference.predictions.PredictionLog`) gets the new one fused with it
-(:func:`fuse_labels`), and a run stops early once its new masks agree with the previous ones
-(IoU ≥ ``agree_iou`` for every object) on ``agree_frames`` consecutive frames: past that point the
-correction changes nothing, so a correction on a long video costs seconds, not a pass.
+(:func:`fuse_labels`), and a run stops early once the masks it gives (after fusion) agree with the
+previous ones (IoU ≥ ``agree_iou`` for every object) on ``agree_frames`` consecutive frames: the
+new prediction's weight only falls further away from the correction, so past that point the
+correction changes next to nothing, and a correction on a long video costs seconds, not a pass.
 
 ``CorrectionConfig.forward_only()`` is the app's older F6 behaviour (forward to the next reference,
 inclusive, no fusion, no early stop), kept as the benchmark's baseline.
@@ -49,8 +50,8 @@ class CorrectionConfig:
     fusion: how a re-predicted frame's new mask and its previous one are combined: ``none`` (the new
         one), ``distance`` (weights by frame distance to each mask's source frame), ``quality`` (by
         each mask's estimated quality), ``both`` (the product of the two).
-    agree_iou / agree_frames: a run stops after ``agree_frames`` consecutive frames whose new mask
-        has IoU ≥ ``agree_iou`` with the previous one for every object (0 frames: never early).
+    agree_iou / agree_frames: a run stops after ``agree_frames`` consecutive frames whose mask (after
+        fusion) has IoU ≥ ``agree_iou`` with the previous one for every object (0: never early).
     until_reference: a forward-only run ends *on* the next reference (the older F6 semantics)
         instead of the frame before it.
     """
@@ -264,7 +265,7 @@ class CorrectionRun:
                     previous = old.labels()
                     weight = fusion_weight(config, result, self.frame, old)
                     labels = fuse_labels(result, previous, weight, session.model.exclusive)
-                    same = masks_agree(result.labels, previous, result.object_ids, config.agree_iou)
+                    same = masks_agree(labels, previous, result.object_ids, config.agree_iou)
                     agreeing = agreeing + 1 if same else 0
                     changed = not np.array_equal(labels, previous)
                 else:
