@@ -10,13 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from app.main_window import MainWindow
+from app.views.help_dialogs import shortcut_rows
 from tests.app.window_helpers import RUN_TIMEOUT_MS, Box, open_painted, run_and_wait
 
 
 def propagated(
     qtbot: object, window: MainWindow, video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
-    """Open ``video``, paint frame 0 and propagate to the end."""
+    """Open ``video``, paint frame 0 and propagate to the end; without the adaptation's refits
+    (seconds each: these tests are about the loop, test_window_adapting.py about the refit)."""
+    window.apply_settings(window.settings.with_(adapt=False))
     open_painted(window, video, stroke, square)
     run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
 
@@ -63,6 +66,10 @@ def test_a_correction_updates_both_sides_and_says_what_ran(
 def test_jump_to_the_worst_frame_not_corrected_yet_and_update_around_it(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
+    rows = shortcut_rows(window.menuBar())  # what Help ▸ Keyboard shortcuts lists
+    assert ("Propagate", "Update around correction", "U") in rows
+    assert ("Propagate", "Go to worst frame", "W") in rows
+    window.actions.jump_worst.trigger()  # nothing open yet: nothing happens
     propagated(qtbot, window, small_video, stroke, square)
     document = window.document
     assert document is not None
