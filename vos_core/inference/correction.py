@@ -3,9 +3,10 @@ rounds benchmark (:mod:`vos_core.rounds`) run once a frame has become a referenc
 
 A correction at frame ``k`` updates both sides of itself: a backward run from ``k`` down to the frame
 after the previous reference (or the first frame) and a forward run up to the frame before the next
-reference (or the last frame). A frame that already had a prediction (the session's
-:class:`~vos_core.inference.predictions.PredictionLog`) gets the new one fused with it
-(:func:`fuse_labels`), and a run stops early once the masks it gives (after fusion) agree with the
+reference (or the last frame). A frame whose previous prediction (the session's
+:class:`~vos_core.inference.predictions.PredictionLog`) came from the other side gets the new one
+fused with it (:func:`fuse_labels`; one from the same side, through the corrected frame, is
+replaced), and a run stops early once the masks it gives (after fusion) agree with the
 previous ones (IoU ≥ ``agree_iou`` for every object) on ``agree_frames`` consecutive frames: the
 new prediction's weight only falls further away from the correction, so past that point the
 correction changes next to nothing, and a correction on a long video costs seconds, not a pass.
@@ -127,9 +128,13 @@ def correction_spans(
 
 def fusion_weight(config: CorrectionConfig, result: FrameResult, start: int, old: Prediction) -> float:
     """The new mask's weight (0..1) against the previous one ``old`` for frame ``result.index``,
-    re-predicted by a run from ``start``."""
+    re-predicted by a run from ``start``. Only predictions from two sides are fused: when the
+    previous one came from the same side, from at least as far, it had to pass where the correction
+    now is (the frame was worst there), and the new one replaces it."""
     d_new = abs(result.index - start)
     d_old = abs(result.index - old.source)
+    if (old.source - result.index) * (start - result.index) > 0 and d_old >= d_new:
+        return 1.0
     by_distance = d_old / max(d_new + d_old, 1)
     q_new, q_old = max(result.quality, 1e-3), max(old.quality, 1e-3)
     by_quality = q_new / (q_new + q_old)

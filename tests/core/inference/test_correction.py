@@ -1,5 +1,7 @@
 """The re-propagation after a correction (vos_core.inference.correction): its spans, fusion, early stop."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,8 +12,10 @@ from vos_core.inference.correction import (
     CorrectionRun,
     correction_spans,
     fuse_labels,
+    fusion_weight,
     masks_agree,
 )
+from vos_core.inference.predictions import Prediction
 from vos_core.inference.session import InferenceSession
 
 NO_ADAPT = SessionConfig(adapt=AdaptConfig(enabled=False))
@@ -53,6 +57,24 @@ def test_fusion_weights_the_new_mask_against_the_previous_one(model) -> None:
     assert np.array_equal(fuse_labels(result, wrong, 0.0, s.model.exclusive), wrong)
     removed = np.where(wrong > 0, 7, 0).astype(np.uint8)  # an object the session does not have
     assert not (fuse_labels(result, removed, 0.0, s.model.exclusive) == 7).any()
+
+
+def test_only_predictions_from_two_sides_are_fused(model) -> None:
+    video = SyntheticVideo(n=4)
+    s = InferenceSession(video, NO_ADAPT, model=model)
+    s.annotate(0, video.labels(0))
+    result = replace(next(s.propagate(0, 1)), index=20, quality=0.8)
+
+    def old(source: int, quality: float = 0.8) -> Prediction:
+        return Prediction(b"", (1, 1), (1,), (quality,), source)
+
+    distance = CorrectionConfig(fusion="distance")
+    assert fusion_weight(distance, result, 30, old(0)) == pytest.approx(20 / 30)  # 10 vs 20 frames
+    assert fusion_weight(distance, result, 10, old(0)) == 1.0  # the old one came through frame 10
+    assert fusion_weight(distance, result, 10, old(35)) == pytest.approx(15 / 25)
+    quality = CorrectionConfig(fusion="quality")
+    assert fusion_weight(quality, result, 30, old(0, 0.2)) == pytest.approx(0.8)
+    assert fusion_weight(CorrectionConfig(fusion="none"), result, 30, old(0)) == 1.0
 
 
 def test_masks_agree_per_object() -> None:
