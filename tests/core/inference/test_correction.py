@@ -38,10 +38,10 @@ def model():
 
 def test_spans_reach_the_neighbouring_references_or_the_ends() -> None:
     both = CorrectionConfig()
-    assert correction_spans([0, 10, 20], 14, 30, both) == [("backward", 11), ("forward", 19)]
-    assert correction_spans([0, 10, 20], 25, 30, both) == [("backward", 21), ("forward", 29)]
+    assert correction_spans([0, 10, 20], 14, 30, both) == [("forward", 19), ("backward", 11)]
+    assert correction_spans([0, 10, 20], 25, 30, both) == [("forward", 29), ("backward", 21)]
     assert correction_spans([0], 0, 30, both) == [("forward", 29)]
-    assert correction_spans([5], 5, 30, both) == [("backward", 0), ("forward", 29)]
+    assert correction_spans([5], 5, 30, both) == [("forward", 29), ("backward", 0)]
     assert correction_spans([0, 11], 10, 30, both) == [("backward", 1)]  # the next frame is a reference
     old = CorrectionConfig.forward_only()
     assert correction_spans([0, 10, 20], 14, 30, old) == [("forward", 20)]  # F6: onto the reference
@@ -98,12 +98,12 @@ def test_a_correction_updates_both_sides_and_stops_once_masks_agree(model) -> No
     s.set_reference(12, video.labels(12))
     assert 12 not in s.predictions
     full = CorrectionRun(s, 12, CorrectionConfig(agree_frames=0))
-    assert [r.index for r in full] == [*range(11, 0, -1), *range(13, 24)]
+    assert [r.index for r in full] == [*range(13, 24), *range(11, 0, -1)]
     run = CorrectionRun(s, 12, CorrectionConfig(agree_iou=0.5, agree_frames=3))  # the same again
     results = list(run)
     # both sides, outwards, each stopping after 3 frames that agree with the masks they had
-    assert [r.index for r in results] == [11, 10, 9, 13, 14, 15]
-    assert run.stats.stopped_early == ["backward", "forward"]
+    assert [r.index for r in results] == [13, 14, 15, 11, 10, 9]
+    assert run.stats.stopped_early == ["forward", "backward"]
     assert run.stats.predicted == [r.index for r in results]
     assert all(iou(r.labels == 1, video.labels(r.index) == 1) > 0.5 for r in results)
     assert run.stats.propagate_s > 0 and "Updated around frame 12" in run.stats.summary()
@@ -130,7 +130,7 @@ def test_closing_a_correction_keeps_the_frames_it_did_not_reach(model) -> None:
     before = s.predictions.get(3).labels()
     s.set_reference(10, video.labels(10))
     run = CorrectionRun(s, 10, CorrectionConfig(agree_frames=0))
-    assert next(run).index == 9
+    assert next(run).index == 11
     run.close()
     with pytest.raises(StopIteration):
         next(run)
