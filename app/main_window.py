@@ -199,6 +199,8 @@ class MainWindow(QMainWindow):
             lambda: c.propagate(self._current, c.next_annotated(self._current))
         )
         a.propagate_range.triggered.connect(self._propagate_range)
+        a.update_around.triggered.connect(lambda: c.update_around(self._current))
+        a.jump_worst.triggered.connect(self.jump_to_worst)
         a.pause.toggled.connect(c.pause)
         a.stop.triggered.connect(c.stop)
         a.use_reference.triggered.connect(lambda use: c.set_use_as_reference(self._current, use))
@@ -226,6 +228,7 @@ class MainWindow(QMainWindow):
         c.error.connect(self.show_error)
         c.info.connect(lambda text: self.statusBar().showMessage(text, 5000))
         c.running_changed.connect(self._on_running)
+        c.frames_changed.connect(self.timeline.set_changed)
         c.engine_started.connect(self._on_engine_started)
 
     @property
@@ -317,6 +320,20 @@ class MainWindow(QMainWindow):
         self.actions.overlays[OverlayMode(self.settings.overlay_mode)].setChecked(True)
         self._sync_follow(self.settings.follow)
         self.presenter.apply_settings(self.settings)
+
+    def jump_to_worst(self) -> None:
+        """Show the frame the quality estimate ranks worst among those not corrected yet."""
+        document = self.document
+        frame = self.controller.worst_frame()
+        if document is None or frame is None:
+            self.statusBar().showMessage("No predicted frame to check yet: propagate first", 5000)
+            return
+        self.presenter.go_to(frame)
+        quality = document.confidence.get(frame, 0.0)
+        self.statusBar().showMessage(
+            f"Frame {frame}: the lowest estimated quality ({quality:.2f}) of the frames not corrected yet",
+            8000,
+        )
 
     def _propagate_range(self) -> None:
         if self.document is None:

@@ -27,6 +27,8 @@ _ICONS: dict[str, str] = {
     "propagate_backward": "fa6s.backward",
     "propagate_next": "fa6s.forward-fast",
     "propagate_range": "fa6s.arrows-left-right-to-line",
+    "update_around": "fa6s.arrows-left-right",
+    "worst": "fa6s.triangle-exclamation",
     "pause": "fa6s.pause",
     "play": "fa6s.play",
     "stop": "fa6s.stop",

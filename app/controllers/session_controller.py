@@ -25,6 +25,7 @@ class SessionController(QObject):
     result_received = Signal(int)  # frame index of an engine result (after the document applied it)
     running_changed = Signal(bool)
     engine_started = Signal(object)  # the EngineClient, once created: connect to its own signals
+    frames_changed = Signal(object)  # list[int]: the frames the last run changed (after it ended)
 
     def __init__(
         self,
@@ -41,6 +42,7 @@ class SessionController(QObject):
         self.running = False
         self.attached = False  # the document receives the engine's results
         self._result_connected = False
+        self._summary: tuple[str, list[int]] | None = None  # of the run that is ending
 
     # ------------------------------------------------------------------ engine
     @property
@@ -51,6 +53,7 @@ class SessionController(QObject):
             engine.ready.connect(self._on_engine_ready)
             engine.failed.connect(lambda message: self.error.emit("Engine error", message))
             engine.run_started.connect(self._on_run_started)
+            engine.run_summary.connect(self._on_run_summary)
             engine.run_finished.connect(self._on_run_finished)
             self._engine = engine
             self.engine_started.emit(engine)
@@ -161,6 +164,33 @@ class SessionController(QObject):
         direction = "forward" if end > start else "backward"
         return document.propagate(start, end, direction)
 
+    def update_around(self, frame: int) -> bool:
+        """After a correction on ``frame`` (a reference): re-propagate both sides of it up to the
+        neighbouring references (or the ends), fused with the masks there and stopping early where
+        they no longer change. The status bar then says what ran and how long it took."""
+        document = self.document
+        if document is None or not self._ready():
+            return False
+        if not document.is_reference(frame):
+            self.error.emit(
+                "Nothing to update around",
+                f"Frame {frame} is not a reference. Correct it first (brush, box or clicks): "
+                "then the frames around it are updated from it.",
+            )
+            return False
+        self.engine.update_around(frame)
+        return True
+
+    def worst_frame(self) -> int | None:
+        """The frame the quality estimate ranks worst among those not corrected yet (predicted
+        frames, no mask of yours); None when there is none."""
+        document = self.document
+        if document is None:
+            return None
+        corrected = set(document.masks.annotated_frames())
+        candidates = {f: q for f, q in document.confidence.items() if f not in corrected}
+        return min(candidates, key=lambda f: (candidates[f], f)) if candidates else None
+
     def next_annotated(self, frame: int) -> int:
         """The next user-annotated frame after ``frame``, else the last frame."""
         document = self.document
@@ -243,7 +273,15 @@ class SessionController(QObject):
         self.running = True
         self.running_changed.emit(True)
 
+    def _on_run_summary(self, text: str, changed: object) -> None:
+        self._summary = (text, list(changed))  # type: ignore[call-overload]
+
     def _on_run_finished(self, completed: bool) -> None:
         self.running = False
         self.running_changed.emit(False)
-        self.info.emit("Propagation finished" if completed else "Propagation stopped")
+        summary, self._summary = self._summary, None
+        if summary is None:
+            self.info.emit("Propagation finished" if completed else "Propagation stopped")
+            return
+        self.info.emit(summary[0])
+        self.frames_changed.emit(summary[1])

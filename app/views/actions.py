@@ -122,6 +122,15 @@ class WindowActions(QObject):
             w, "Propagate to &next annotated", "F6", "propagate_next", "Up to the next annotated frame"
         )
         self.propagate_range = a(w, "Propagate &range…", "Ctrl+F5", "propagate_range", "Choose the frames")
+        self.update_around = a(
+            w, "&Update around correction", "U", "update_around",
+            "After correcting this frame: update the frames on both sides of it, up to the "
+            "neighbouring references, stopping where nothing changes",
+        )
+        self.jump_worst = a(
+            w, "Go to &worst frame", "W", "worst",
+            "The frame with the lowest estimated quality that you have not corrected yet",
+        )
         self.pause = a(w, "&Pause", "F7", "pause", "Pause or resume the propagation", True)
         self.stop = a(w, "&Stop", "F8", "stop", "Stop the propagation")
         # Memory
@@ -160,8 +169,8 @@ class WindowActions(QObject):
             self.fill_holes, self.fit, self.zoom_in, self.zoom_out, self.play, self.next_frame,
             self.prev_frame, self.next_10, self.prev_10, self.first_frame, self.last_frame,
             self.propagate_forward, self.propagate_backward, self.propagate_next, self.propagate_range,
-            self.reseed, self.reset_memory, self.reset_all_memory, self.mark_reviewed, *self.select_object,
-            *self.tools.values(),
+            self.update_around, self.jump_worst, self.reseed, self.reset_memory, self.reset_all_memory,
+            self.mark_reviewed, *self.select_object, *self.tools.values(),
         ]  # fmt: skip
 
     def set_reference_state(self, available: bool, checked: bool) -> None:
@@ -204,6 +213,8 @@ class WindowActions(QObject):
         self.panels_menu = view.addMenu("&Panels")
         view.addAction(self.reset_layout)
         propagate = bar.addMenu("&Propagate")
+        propagate.addActions([self.update_around, self.jump_worst])
+        propagate.addSeparator()
         propagate.addActions([self.propagate_forward, self.propagate_backward, self.propagate_next])
         propagate.addAction(self.propagate_range)
         propagate.addSeparator()
@@ -229,6 +240,7 @@ class WindowActions(QObject):
         main.addActions(list(self.tools.values()))
         main.addActions([self.fill_holes, self.clear_frame])
         main.addSeparator()
+        main.addActions([self.jump_worst, self.update_around])
         main.addActions([self.propagate_backward, self.propagate_forward, self.propagate_next])
         main.addActions([self.pause, self.stop, self.follow])
         main.addSeparator()

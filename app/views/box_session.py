@@ -5,15 +5,12 @@ box (or fails) the user is told and the mask stays as it was."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from PySide6.QtCore import QObject
 
+from app.views.edit_host import EditHost
 from app.views.tools import Box
 from app.workers.grabcut import GrabCutRunner, box_mask
-
-if TYPE_CHECKING:
-    from app.views.canvas import MaskCanvas
 
 NOT_FOUND = (
     "GrabCut found no object in the box; the mask is unchanged. Drag a box with some background "
@@ -24,9 +21,9 @@ NOT_FOUND = (
 class BoxSegmentation:
     """The canvas's box tool back end (the canvas forwards its ToolHost box requests)."""
 
-    def __init__(self, canvas: MaskCanvas) -> None:
+    def __init__(self, canvas: EditHost, parent: QObject) -> None:
         self._canvas = canvas
-        self._runner = GrabCutRunner(canvas)
+        self._runner = GrabCutRunner(parent)
         self._runner.finished.connect(self._on_mask)
         self._runner.failed.connect(self._on_failed)
         self._pending: tuple[int, int, Box, int] | None = None  # token, frame, box, object

@@ -49,8 +49,8 @@ class MaskCanvas(ZoomPanView):
         self._on_right = False  # side by side: the tool works on the right half
         self.layers = FrameLayers(self.scene())
         self.marks = ToolMarks(self.scene(), self.tool_offset)
-        self._boxing = BoxSegmentation(self)
-        self._clicking = ClickSegmentation(self)
+        self._boxing = BoxSegmentation(self, self)
+        self._clicking = ClickSegmentation(self, self)
         self.restore_cursor()
 
     # ------------------------------------------------------------------ content

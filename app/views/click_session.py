@@ -8,17 +8,15 @@ the user is told and the mask stays as it was."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
+from PySide6.QtCore import QObject
 
+from app.views.edit_host import EditHost
 from app.views.tools import Box
 from app.workers.clicks import ClickRequest, ClickRunner
 from app.workers.grabcut import box_mask
 from vos_core import Click
-
-if TYPE_CHECKING:
-    from app.views.canvas import MaskCanvas
 
 
 @dataclass
@@ -43,9 +41,9 @@ class _ClickSession:
 class ClickSegmentation:
     """The canvas's click tool back end (the canvas forwards its ToolHost click requests)."""
 
-    def __init__(self, canvas: MaskCanvas) -> None:
+    def __init__(self, canvas: EditHost, parent: QObject) -> None:
         self._canvas = canvas
-        self._runner = ClickRunner(canvas)
+        self._runner = ClickRunner(parent)
         self._runner.finished.connect(self._on_mask)
         self._runner.failed.connect(self._on_failed)
         self._session: _ClickSession | None = None

@@ -27,6 +27,8 @@ SNAP_PIXELS = 5
 MARK_NOT_REFERENCE = QColor("#9e9e9e")
 #: a reviewed frame (checked, or an edit that is no correction; not a reference): a teal dot
 MARK_REVIEWED = QColor("#00897b")
+#: the frames the last run changed: a thin bar above the groove
+MARK_CHANGED = QColor("#ef6c00")
 
 
 def runs(frames: Iterable[int]) -> list[tuple[int, int]]:
@@ -57,6 +59,7 @@ class MarkedSlider(QSlider):
         self.reviewed: set[int] = set()
         self.propagated: list[tuple[int, int]] = []
         self.low_confidence: list[int] = []
+        self.changed: list[tuple[int, int]] = []  # runs of frames the last run changed
         self._dragging = False
 
     def set_marks(
@@ -74,6 +77,11 @@ class MarkedSlider(QSlider):
         self.reviewed = set(reviewed) - self.references
         self.propagated = runs(propagated)
         self.low_confidence = sorted(set(low))
+        self.update()
+
+    def set_changed(self, frames: Iterable[int]) -> None:
+        """The frames the last run changed (drawn until the next run's)."""
+        self.changed = runs(frames)
         self.update()
 
     def _groove(self) -> QRect:
@@ -164,6 +172,9 @@ class MarkedSlider(QSlider):
         for first, last in self.propagated:
             x0, x1 = self.x_of(first), self.x_of(last)
             painter.fillRect(QRect(x0 - 1, mid + 5, max(2, x1 - x0 + 2), 4), MARK_PROPAGATED)
+        for first, last in self.changed:
+            x0, x1 = self.x_of(first), self.x_of(last)
+            painter.fillRect(QRect(x0 - 1, mid - 4, max(2, x1 - x0 + 2), 3), MARK_CHANGED)
         for frame in self.low_confidence:
             painter.fillRect(QRect(self.x_of(frame) - 1, mid + 3, 2, 9), MARK_LOW_CONFIDENCE)
         for frame in self.annotated:
@@ -206,9 +217,9 @@ class Timeline(QWidget):
         self.slider.setToolTip(
             "Green triangle: a reference (your mask, a permanent memory entry) · grey box: your "
             "mask, not used as a reference · teal dot: reviewed (checked, kept as it is, not a "
-            "reference) · blue: propagated · red: low confidence, worth "
-            "checking. Click a mark to jump to it; right-click your mark to use it as a reference "
-            "or not."
+            "reference) · blue: propagated · orange: changed by the last run · red: low confidence, "
+            "worth checking. Click a mark to jump to it; right-click your mark to use it as a "
+            "reference or not."
         )
         self.spin = QSpinBox(self)
         self.spin.setKeyboardTracking(False)
@@ -264,6 +275,7 @@ class Timeline(QWidget):
             w.blockSignals(False)
         self.total.setText(f"/ {last}")
         self.slider.set_marks((), (), ())
+        self.slider.set_changed(())
         self.setEnabled(self._count > 0)
 
     def set_frame(self, frame: int) -> None:
@@ -281,6 +293,10 @@ class Timeline(QWidget):
         reviewed: Iterable[int] = (),
     ) -> None:
         self.slider.set_marks(annotated, propagated, low, references, reviewed)
+
+    def set_changed(self, frames: Iterable[int]) -> None:
+        """Mark the frames the last run changed."""
+        self.slider.set_changed(frames)
 
     # ------------------------------------------------------------------ navigation
     def _request(self, frame: int) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from app.workers.engine_run import PropagationRun
 from app.workers.engine_signals import EngineSignals, describe_error
 from app.workers.worker import JobCancelled, Worker
 from vos_core import (
+    CorrectionRun,
     FrameResult,
     FrameSource,
     InferenceSession,
@@ -267,6 +268,7 @@ class EngineWorker:
 
         def forget(session: InferenceSession) -> None:
             log.info("undone run: %d memory entries dropped", session.forget_predictions(frames))
+            session.forget_shown(frames)  # the document shows its masks from before the run again
 
         self._memory_op(forget)
 
@@ -297,15 +299,24 @@ class EngineWorker:
         session = self._require_session()
         if session is None:
             return
-        if direction not in ("forward", "backward"):
+        if direction not in ("forward", "backward", "around"):
             self.signals.failed.emit(f"Unknown propagation direction {direction!r}")
             return
         seed_labels = None if seed is None else np.asarray(seed)
-        frames = session.propagate(
-            start, end, direction, seed=seed_labels, should_stop=lambda: self.stopping(number)
-        )
+        frames: Iterator[FrameResult]
+        total = None
+        if direction == "around":  # a correction at ``start``: both sides up to the references
+            if start not in session.annotations:
+                self.signals.failed.emit(f"Frame {start} is no reference: correct it first")
+                return
+            frames = correction = CorrectionRun(session, start, should_stop=lambda: self.stopping(number))
+            start, end, total = correction.first, correction.last, correction.total
+        else:
+            frames = session.propagate(
+                start, end, direction, seed=seed_labels, should_stop=lambda: self.stopping(number)
+            )
         self._paused.clear()
-        self._run = PropagationRun(self, number, start, end, frames)
+        self._run = PropagationRun(self, number, start, end, frames, total)
         self._set_busy(True)
         self.signals.run_started.emit(start, end, direction)
         self._worker.submit(self._run)

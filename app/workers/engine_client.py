@@ -133,6 +133,12 @@ class EngineClient(EngineSignals):
             engine.note_run_requested()
             self._send(engine.propagate, int(start), int(end), str(direction), _array_copy(seed))
 
+    def update_around(self, frame: int) -> None:
+        """Re-propagate around the reference ``frame`` (a correction): both sides up to the
+        neighbouring references, fused with the masks there, stopping early where nothing changes
+        (:class:`vos_core.CorrectionRun`); ``run_summary`` says what ran before ``run_finished``."""
+        self.propagate(frame, frame, "around")
+
     def pause(self) -> None:
         if self._engine is not None:
             self._engine.request_pause(True)

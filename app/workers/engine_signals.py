@@ -32,6 +32,7 @@ class EngineSignals(QObject):
     adapting = Signal(int)  # a run learns from this many references first (seconds), then frames follow
     learning = Signal(int, int, float)  # that refit's optimiser steps done, total, seconds left
     refused = Signal(str)  # a command that cannot run now (the engine is learning): dropped, not queued
+    run_summary = Signal(str, object)  # what ran, its seconds; the frames it changed (before run_finished)
     run_finished = Signal(bool)  # True when the run reached its end frame
     failed = Signal(str)
     busy_changed = Signal(bool)

@@ -29,6 +29,7 @@ from vos_core.inference.objects import (
     resize_labels,
     upsample_to,
 )
+from vos_core.inference.predictions import PredictionLog
 from vos_core.inference.references import References
 from vos_core.inference.results import FrameResult, Timings
 from vos_core.memory.bank import MemoryBank, MemoryStats
@@ -61,6 +62,8 @@ class FramePipeline:
         self.adapter = Adapter(self.model, self.config.adapt, self.config.readout, self.device)
         #: the references: frame -> H×W labels (the same dict as ``refs.masks``)
         self.annotations: dict[int, np.ndarray] = self.refs.masks
+        #: the latest prediction of every frame, compressed (what a correction compares and fuses with)
+        self.predictions = PredictionLog()
         self._last_index: int | None = None
         self._frame_hw: tuple[int, int] | None = None
 

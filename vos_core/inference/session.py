@@ -60,6 +60,7 @@ class InferenceSession(FramePipeline):
         labels = self._check_labels(labels)
         self._register_objects(labels)
         self.refs.set(index, labels)
+        self.predictions.forget([index])
         self._forget_recent([index])
 
     def annotate(self, index: int, labels: np.ndarray, frame: np.ndarray | None = None) -> FrameResult:
@@ -78,6 +79,11 @@ class InferenceSession(FramePipeline):
         frames = set(frames)
         self._forget_recent(frames)
         return self.refs.forget_predictions(frames)
+
+    def forget_shown(self, frames: Iterable[int]) -> None:
+        """These frames' kept predictions (:attr:`predictions`) are no longer what the user has (an
+        undone run): a later correction neither fuses with them nor stops early on them."""
+        self.predictions.forget(frames)
 
     def remember(self, masks: Mapping[int, np.ndarray]) -> int:
         """Memorise these predicted masks (frame -> H×W labels) as working entries, e.g. when the
@@ -160,7 +166,12 @@ class InferenceSession(FramePipeline):
                 prepared = pending.result()
                 if pos + 1 < len(indices):
                     pending = pool.submit(self._prepare, indices[pos + 1], None)
-                yield self._process(index, None, self.annotations.get(index), prepared=prepared)
+                result = self._process(index, None, self.annotations.get(index), prepared=prepared)
+                if not result.given:
+                    self.predictions.record(
+                        index, result.labels, result.object_ids, result.object_quality, start
+                    )
+                yield result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

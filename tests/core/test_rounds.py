@@ -1,0 +1,79 @@
+"""The rounds benchmark (``python -m vos_core.rounds``) on a tiny DAVIS-style dataset."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.core.test_cli import first_mask, frame
+from vos_core import rounds
+from vos_core.data.masks import write_mask
+
+pytestmark = pytest.mark.usefixtures("training_free_default")  # see tests/conftest.py
+CLICK_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "clicks.pt"
+FRAMES = 8
+
+
+@pytest.fixture(scope="module")
+def davis(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("davis_rounds")
+    images, annotations = root / "JPEGImages" / "480p" / "box", root / "Annotations" / "480p" / "box"
+    images.mkdir(parents=True)
+    annotations.mkdir(parents=True)
+    for i in range(FRAMES):
+        Image.fromarray(frame(i)).save(images / f"{i:05d}.jpg", quality=95)
+        write_mask(annotations / f"{i:05d}.png", np.roll(first_mask(), 2 * i, axis=1))
+    return root
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("update", ["around", "forward"])
+def test_ground_truth_rounds(
+    update: str, davis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "rounds.csv"
+    args = ["--davis", str(davis), "--sequences", "box", "--rounds", "3", "--no-adapt", "--threads", "1",
+            "--update", update, "--csv", str(table)]
+    assert rounds.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("# rounds=3 correction=gt pick=truth adapt=False")
+    per_round = [line for line in out if line.startswith("box  round=")]
+    assert len(per_round) == 4 and all(re.search(r"J&F=\d\.\d{4}  refit=", line) for line in per_round)
+    assert re.fullmatch(r"AUC \d\.\d{4}", out[-1])
+    got = rows(table)
+    assert [int(r["round"]) for r in got] == [0, 1, 2, 3]
+    corrected = [int(r["frame"]) for r in got[1:]]
+    assert len(set(corrected)) == 3 and all(1 <= f <= FRAMES - 2 for f in corrected)  # scored frames
+    jf = [float(r["jf"]) for r in got]
+    assert jf[-1] >= jf[0] - 1e-6 and jf[-1] > 0.5
+    assert int(got[0]["frames_run"]) == FRAMES - 1  # round 0: the first-frame pass
+
+
+def test_click_rounds_pick_by_quality(davis: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--davis", str(davis), "--sequences", "box", "--rounds", "2", "--no-adapt", "--threads", "1",
+            "--correction", "clicks", "--pick", "quality", "--click-weights", str(CLICK_WEIGHTS)]
+    assert rounds.main(args) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("box  round=")]
+    clicks = [int(re.search(r"clicks=(\d+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+    assert clicks[0] == 0 and all(0 <= c <= rounds.MAX_CLICKS for c in clicks[1:])
+
+
+def test_bad_input_is_one_error_line(davis: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert rounds.main(["--davis", str(davis), "--sequences", "nope"]) == 2
+    assert rounds.main(["--davis", str(davis), "--agree-iou", "1.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+
+
+def test_area_under_curve() -> None:
+    assert rounds.area_under_curve([0.5, 0.7, 0.9]) == pytest.approx(0.7)
+    assert rounds.area_under_curve([0.8]) == pytest.approx(0.8)

@@ -1,0 +1,302 @@
+"""The annotation loop as a benchmark: propagate, find the worst frame, correct it, propagate again.
+
+    python -m vos_core.rounds --davis ROOT --sequences a,b,c|FILE [--rounds 8]
+        [--correction gt|clicks] [--pick truth|quality] [--adapt|--no-adapt]
+        [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N]
+        [--csv FILE] [--click-weights FILE] [--arch NAME] [--threads N]
+
+Round 0 is the first-frame pass (frame 0's mask given, the rest propagated). Each further round picks
+the worst frame not yet corrected among the scored ones (first and last excluded): by its true J
+(``--pick truth``, the mean over objects) or by the quality estimate the annotator sees
+(``--pick quality``, the worst object's). The correction is its ground truth (``--correction gt``) or
+the click model's mask from simulated clicks (``--correction clicks``: the click protocol's
+:func:`~vos_core.interactive.clicks.simulate.next_click`, starting from the predicted mask as the app
+does, at most 5 clicks per object, stopping at IoU 0.9). The frame becomes a reference and the
+re-propagation is :class:`~vos_core.inference.correction.CorrectionRun`, the code the app runs
+(``--update around``: both sides with fusion and early stop, the default; ``forward``: the older F6,
+forward to the next reference).
+
+Printed: per sequence and round J&F, then per round the mean J&F, the seconds of compute per
+sequence (refit, propagation, their sum; mean and max over sequences), the frames re-predicted, and
+the area under the J&F curve over rounds (trapezoids, divided by the rounds). ``--csv`` also writes
+one row per sequence and round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vos_core.cli_common import (
+    OneLineParser,
+    UsageError,
+    add_model_args,
+    positive_int,
+    run_cli,
+    session_config,
+)
+from vos_core.config import SessionConfig
+from vos_core.data.atomic import atomic_write_bytes
+from vos_core.data.davis import DavisDataset, parse_sequence_arg
+from vos_core.data.masks import read_mask
+from vos_core.errors import VosInputError
+from vos_core.evaluate import annotation_files
+from vos_core.inference.correction import CorrectionConfig, CorrectionRun
+from vos_core.inference.session import InferenceSession
+from vos_core.metrics import region_j, score_sequence
+from vos_core.models.base import VosModel
+from vos_core.threads import ThreadBudget
+
+MAX_CLICKS = 5
+CLICK_TARGET = 0.9
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """One round of one sequence: its J&F after the round, the frame corrected (-1 in round 0), the
+    clicks made, and the seconds of refit, propagation and clicks, and the frames re-predicted."""
+
+    sequence: str
+    round: int
+    jf: float
+    frame: int
+    clicks: int
+    refit_s: float
+    propagate_s: float
+    click_s: float
+    frames_run: int
+
+    @property
+    def compute_s(self) -> float:
+        return self.refit_s + self.propagate_s
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="vos-rounds", description="J&F per round of the annotation loop.")
+    p.add_argument("--davis", metavar="ROOT", required=True, help="dataset root (JPEGImages/480p, ...)")
+    p.add_argument("--sequences", metavar="a,b,c|FILE", help="sequences (default: all)")
+    p.add_argument("--rounds", type=positive_int, default=8, help="correction rounds after round 0")
+    p.add_argument("--correction", choices=("gt", "clicks"), default="gt")
+    p.add_argument("--pick", choices=("truth", "quality"), default="truth")
+    p.add_argument(
+        "--update", choices=("around", "forward"), default="around",
+        help="re-propagation after a correction: both sides (default) or forward to the next reference",
+    )
+    p.add_argument(
+        "--fusion", choices=("distance", "quality", "both", "none"), default=CorrectionConfig.fusion
+    )
+    p.add_argument(
+        "--agree-frames", type=int, default=CorrectionConfig.agree_frames, metavar="N",
+        help="stop a run after N frames agreeing with the previous masks (0 = never)",
+    )
+    p.add_argument(
+        "--agree-iou", type=float, default=CorrectionConfig.agree_iou, metavar="X",
+        help="a frame agrees when every object's IoU with its previous mask is >= X",
+    )
+    p.add_argument("--click-weights", metavar="FILE", help="click model (default: weights/clicks.pt)")
+    p.add_argument("--csv", metavar="FILE", help="also write one row per sequence and round")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    add_model_args(p)
+    return p
+
+
+def correction_config(args: argparse.Namespace) -> CorrectionConfig:
+    if args.update == "forward":
+        return CorrectionConfig.forward_only()
+    try:
+        return CorrectionConfig(fusion=args.fusion, agree_frames=args.agree_frames, agree_iou=args.agree_iou)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+
+
+def frame_truth(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean J over the ground truth's objects."""
+    ids = [int(v) for v in np.unique(gt) if v != 0]
+    return float(np.mean([region_j(pred == i, gt == i) for i in ids])) if ids else region_j(pred > 0, gt > 0)
+
+
+def click_correction(
+    segmenter: object, rgb: np.ndarray, pred: np.ndarray, gt: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Correct ``pred`` (H×W labels) with simulated clicks, object by object, starting from its
+    predicted mask (as the app's click tool does on a propagated frame): the protocol's next click,
+    at most :data:`MAX_CLICKS`, until IoU ≥ :data:`CLICK_TARGET`. -> (labels, clicks made). An
+    object never takes another object's pixels."""
+    from vos_core.interactive.clicks.simulate import next_click
+
+    out = pred.copy()
+    enc = None
+    made = 0
+    for object_id in (int(v) for v in np.unique(gt) if v != 0):
+        target = gt == object_id
+        current = out == object_id
+        prev: np.ndarray | None = current.astype(np.float32) if current.any() else None
+        clicks = []
+        while region_j(current, target) < CLICK_TARGET and len(clicks) < MAX_CLICKS:
+            click = next_click(current, target)
+            if click is None:
+                break
+            if enc is None:
+                enc = segmenter.encode(rgb)  # type: ignore[attr-defined]
+            clicks.append(click)
+            prev = segmenter.predict(enc, clicks, prev)  # type: ignore[attr-defined]
+            current = segmenter.to_mask(prev, rgb)  # type: ignore[attr-defined]
+        made += len(clicks)
+        if clicks:
+            out[out == object_id] = 0
+            out[current & (out == 0)] = object_id
+    return out, made
+
+
+def run_sequence(
+    dataset: DavisDataset,
+    seq: str,
+    model: VosModel,
+    config: SessionConfig,
+    args: argparse.Namespace,
+    segmenter: object | None,
+) -> list[RoundResult]:
+    """Round 0 and ``args.rounds`` correction rounds of one sequence."""
+    _, gt_files = annotation_files(dataset, seq)
+    update = correction_config(args)
+    with dataset.frames(seq) as frames:
+        gts = [read_mask(path, expected_hw=frames.size) for path in gt_files]
+        if not np.any(gts[0]):
+            raise VosInputError(f"the first mask of sequence {seq!r} has no objects")
+        n = len(frames)
+        session = InferenceSession(frames, config, model=model)
+        session.set_reference(0, gts[0])
+        preds: list[np.ndarray] = [gts[0]] + [np.zeros_like(gts[0]) for _ in range(n - 1)]
+        quality = {0: 1.0}
+        corrected = {0}
+        results: list[RoundResult] = []
+        for rnd in range(args.rounds + 1):
+            frame, clicks, click_s = 0, 0, 0.0
+            if rnd:
+                candidates = [i for i in range(1, n - 1) if i not in corrected] or [
+                    i for i in range(n) if i not in corrected
+                ]
+                if not candidates:
+                    break
+                if args.pick == "truth":
+                    frame = min(candidates, key=lambda i: frame_truth(preds[i], gts[i]))
+                else:
+                    frame = min(candidates, key=lambda i: quality.get(i, 0.0))
+                labels = gts[frame]
+                if args.correction == "clicks":
+                    t0 = time.perf_counter()
+                    labels, clicks = click_correction(segmenter, frames.read(frame), preds[frame], gts[frame])
+                    click_s = time.perf_counter() - t0
+                session.set_reference(frame, labels)
+                preds[frame], quality[frame] = labels, 1.0
+                corrected.add(frame)
+            run = CorrectionRun(session, frame, update)
+            for result in run:
+                preds[result.index] = result.labels
+                quality[result.index] = result.quality
+            score = score_sequence(preds, gts, skip_first_last=True, name=seq)
+            results.append(
+                RoundResult(
+                    seq, rnd, score.jf, frame if rnd else -1, clicks, run.stats.refit_s,
+                    run.stats.propagate_s, click_s, len(run.stats.predicted),
+                )
+            )
+            r = results[-1]
+            print(
+                f"{seq}  round={rnd}  frame={r.frame}  J&F={r.jf:.4f}  refit={r.refit_s:.1f}s  "
+                f"propagate={r.propagate_s:.1f}s  frames={r.frames_run}  clicks={r.clicks}",
+                flush=True,
+            )
+    return results
+
+
+def area_under_curve(values: Sequence[float]) -> float:
+    """Trapezoidal area under J&F over rounds 0..R, divided by R (the mean height; one value: itself)."""
+    if len(values) < 2:
+        return float(values[0]) if values else 0.0
+    return float(sum((a + b) / 2 for a, b in zip(values[:-1], values[1:], strict=True)) / (len(values) - 1))
+
+
+def round_table(results: Sequence[RoundResult]) -> list[str]:
+    """Markdown rows: per round the mean J&F over sequences and the seconds per sequence."""
+    rounds = sorted({r.round for r in results})
+    lines = [
+        "| round | J&F | refit s (mean / max) | propagation s (mean / max) | compute s (max) | frames run |",
+        "|---|---|---|---|---|---|",
+    ]
+    means = []
+    for rnd in rounds:
+        rows = [r for r in results if r.round == rnd]
+        jf = float(np.mean([r.jf for r in rows]))
+        means.append(jf)
+        refit = [r.refit_s for r in rows]
+        prop = [r.propagate_s for r in rows]
+        lines.append(
+            f"| {rnd} | {jf:.3f} | {np.mean(refit):.1f} / {max(refit):.1f} | {np.mean(prop):.1f} / "
+            f"{max(prop):.1f} | {max(r.compute_s for r in rows):.1f} | {sum(r.frames_run for r in rows)} |"
+        )
+    lines.append(f"AUC {area_under_curve(means):.4f}")
+    return lines
+
+
+def results_csv(results: Sequence[RoundResult]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["sequence", "round", "jf", "frame", "clicks", "refit_s", "propagate_s", "click_s", "frames_run"]
+    )
+    for r in results:
+        writer.writerow(
+            [r.sequence, r.round, f"{r.jf:.6f}", r.frame, r.clicks, f"{r.refit_s:.3f}",
+             f"{r.propagate_s:.3f}", f"{r.click_s:.3f}", r.frames_run]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _main(args: argparse.Namespace) -> int:
+    dataset = DavisDataset(args.davis)
+    seqs = parse_sequence_arg(args.sequences, dataset) if args.sequences else dataset.sequences()
+    if not seqs:
+        raise VosInputError(f"no sequences in {dataset.image_root}")
+    for seq in seqs:
+        annotation_files(dataset, seq)
+    correction_config(args)
+    config = session_config(args)
+    ThreadBudget.of(config.threads).apply()
+    from vos_core.models.registry import build_model
+
+    model = build_model(config)
+    segmenter = None
+    if args.correction == "clicks":
+        from vos_core.interactive.clicks.predictor import ClickSegmenter
+
+        segmenter = ClickSegmenter.load(args.click_weights, threads=max(1, config.threads))
+    print(
+        f"# rounds={args.rounds} correction={args.correction} pick={args.pick} adapt={config.adapt.enabled} "
+        f"update={args.update} fusion={args.fusion} agree={args.agree_frames}@{args.agree_iou} "
+        f"arch={config.arch}",
+        flush=True,
+    )
+    results: list[RoundResult] = []
+    for seq in seqs:
+        results.extend(run_sequence(dataset, seq, model, config, args, segmenter))
+    print("\n".join(round_table(results)), flush=True)
+    if args.csv:
+        atomic_write_bytes(args.csv, results_csv(results))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m vos_core.rounds``; returns the exit code."""
+    return run_cli(build_parser(), _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
