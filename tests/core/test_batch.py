@@ -196,5 +196,7 @@ def test_killed_ray_batch_resumes_to_the_same_bytes(tmp_path: Path) -> None:
     assert len(list(out.glob("*/*.png"))) < 3 * 150 + 3
     resumed = subprocess.run(command(out), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    assert "were there already" in resumed.stdout
+    # what the killed run wrote is reused: a video resumed part-way, or one that had finished (Ray's
+    # workers may finish the video they hold before the kill reaches them)
+    assert "were there already" in resumed.stdout or "is already complete" in resumed.stdout
     assert outputs(out) == outputs(whole)
