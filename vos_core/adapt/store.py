@@ -47,10 +47,13 @@ def _head_state(model: LearnedVosModel) -> dict[str, torch.Tensor]:
 def _load_head_state(base: LearnedVosModel, state: dict[str, torch.Tensor]) -> LearnedVosModel:
     """A head copy of ``base`` with ``state``; every head key must be there, and nothing else."""
     model = head_copy(base)
-    missing, unexpected = model.load_state_dict(state, strict=False)
     shared = tuple(f"{name}." for name in SHARED_MODULES)
-    if unexpected or any(not k.startswith(shared) for k in missing):
+    full = model.state_dict()
+    expected = {k for k in full if not k.startswith(shared)}
+    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unexpected:
         raise VosError(f"the kept fit is not this model's ({missing[:3]} missing, {unexpected[:3]} unknown)")
+    model.load_state_dict({**full, **state}, strict=True)  # the shared modules' own tensors + the fit
     return model
 
 
