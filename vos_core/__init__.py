@@ -66,6 +66,10 @@ _EXPORTS: dict[str, str] = {
     "describe_lines": "vos_core.formats:describe_lines",
     "read_labels": "vos_core.formats:read_labels",
     "guess_format": "vos_core.formats:guess_format",
+    "ReviewMarks": "vos_core.formats.review:ReviewMarks",
+    "write_review": "vos_core.formats.review:write_review",
+    "read_review": "vos_core.formats.review:read_review",
+    "review_file_name": "vos_core.formats.review:review_file_name",
     # errors
     "VosError": "vos_core.errors:VosError",
     "VosInputError": "vos_core.errors:VosInputError",

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.model.document import Document
 from app.workers.davis_export import DAVIS, FORMAT_LABELS, ExportJob, describe_job
-from app.workers.export import ExportWorker, export_job_for
+from app.workers.export import ExportWorker, export_job_for, review_marks_of
 from vos_core import EXPORT_FORMATS, VosError
 
 
@@ -36,6 +36,7 @@ class ExportOptions:
     overlay_video: bool = False
     format: str = DAVIS
     images: bool | None = None  # other formats: also the frames (None: the format's default)
+    review: bool = True  # also NAME_review.json: which frames were corrected or reviewed
 
 
 class ExportDialog(QDialog):
@@ -57,6 +58,8 @@ class ExportDialog(QDialog):
         self.per_object = QCheckBox("Also one black-and-white PNG per object and frame")
         self.overlay_video = QCheckBox("Also an overlay video (frames with coloured masks)")
         self.images = QCheckBox("Also write the frames (JPEG)")
+        self.review = QCheckBox("Also the review marks (which frames were corrected or checked)")
+        self.review.setChecked(True)
         n = len(document.masks.frames())
         note = QLabel(f"{n} of {document.frame_count} frames have masks")
         note.setStyleSheet("color: #555;")
@@ -76,11 +79,12 @@ class ExportDialog(QDialog):
         form.addRow("", self.per_object)
         form.addRow("", self.overlay_video)
         form.addRow("", self.images)
+        form.addRow("", self.review)
         form.addRow("", note)
         form.addRow("Will write", self.preview)
         form.addRow(buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
-        for box in (self.per_object, self.overlay_video, self.images):
+        for box in (self.per_object, self.overlay_video, self.images, self.review):
             box.toggled.connect(self._update_preview)
         self._format_changed()
 
@@ -109,6 +113,7 @@ class ExportDialog(QDialog):
             video_path=document.video_path, out_dir=Path(options.folder), name=document.name,
             objects=tuple(document.objects.objects()), per_object=options.per_object,
             overlay_video=options.overlay_video, format=options.format, images=options.images,
+            review=review_marks_of(document) if options.review else None,
         )  # fmt: skip
         self.preview.setText(describe_job(job, document.frame_count))
 
@@ -126,6 +131,7 @@ class ExportDialog(QDialog):
             davis and self.overlay_video.isChecked(),
             key,
             None if davis else self.images.isChecked(),
+            self.review.isChecked(),
         )
 
 
@@ -157,7 +163,7 @@ class ExportRunner(QObject):
         try:
             job = export_job_for(
                 document, options.folder, per_object=options.per_object, overlay_video=options.overlay_video,
-                format=options.format, images=options.images,
+                format=options.format, images=options.images, review=options.review,
             )  # fmt: skip
         except VosError as error:  # the project could not be saved first
             self.failed.emit(str(error))

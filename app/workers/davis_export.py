@@ -12,6 +12,8 @@ DAVIS export layout (``OUT`` = output folder, ``NAME`` = sequence name)::
     OUT/ImageSets/480p/val.txt, ImageSets/2017/val.txt   sequence names (NAME added if missing)
     OUT/objects/<id>_<name>/00000.png           optional per-object binary masks (0/255)
     OUT/NAME_overlay.mp4                        optional overlay video (colour fill at 50%)
+    OUT/NAME_review.json                        optional review marks (any format: which frames
+                                                a person corrected or checked, vos_core.formats.review)
 
 The other formats' layouts are in their modules. Every file is written atomically, so an
 interrupted or failed export never leaves a half file.
@@ -33,6 +35,7 @@ from vos_core import (
     EXPORT_FORMATS,
     DavisWriter,
     ExportObject,
+    ReviewMarks,
     VosError,
     VosInputError,
     describe_export,
@@ -44,7 +47,9 @@ from vos_core import (
     read_annotations,
     read_labels,
     read_mask,
+    review_file_name,
     safe_name,
+    write_review,
 )
 
 if TYPE_CHECKING:  # annotations only: the export needs no app.model at run time
@@ -77,6 +82,7 @@ class ExportJob:
     overlay_alpha: float = 0.5
     format: str = DAVIS
     images: bool | None = None  # other formats: also write the frames (None: the format's default)
+    review: ReviewMarks | None = None  # also write NAME_review.json (None: no review marks)
     warnings: list[str] = field(default_factory=list, compare=False)
 
     def export_objects(self) -> list[ExportObject]:
@@ -126,15 +132,22 @@ class _DavisFrames:
 
 def describe_job(job: ExportJob, n_frames: int) -> str:
     """What the export will write (files, objects, frames), for the dialog's preview."""
-    if job.format != DAVIS:
-        return describe_export(job.format, safe_name(job.name), n_frames, job.export_objects(), job.images)
     name = safe_name(job.name)
-    extras = (", objects/<id>_<name>/… per object" if job.per_object else "") + (
-        f", {name}_overlay.mp4" if job.overlay_video else ""
-    )
-    images = f"JPEGImages/480p/{name}/, Annotations/480p/{name}/ ({n_frames} JPEGs and palette PNGs)"
-    files = f"{images}, ImageSets{extras}"
-    return describe_lines(files, job.export_objects(), n_frames)
+    if job.format != DAVIS:
+        text = describe_export(job.format, name, n_frames, job.export_objects(), job.images)
+    else:
+        extras = (", objects/<id>_<name>/… per object" if job.per_object else "") + (
+            f", {name}_overlay.mp4" if job.overlay_video else ""
+        )
+        images = f"JPEGImages/480p/{name}/, Annotations/480p/{name}/ ({n_frames} JPEGs and palette PNGs)"
+        text = describe_lines(f"{images}, ImageSets{extras}", job.export_objects(), n_frames)
+    if job.review is not None:
+        marks = job.review
+        text += (
+            f"\nReview marks: {review_file_name(name)} ({len(marks.corrected)} corrected, "
+            f"{len(marks.reviewed)} reviewed)"
+        )
+    return text
 
 
 def export_project(
@@ -187,6 +200,9 @@ def export_project(
                     job.jpeg_quality,
                 )
             export_frames(writer, total, labels_of, rgb_of, progress, check_cancelled)
+        if job.review is not None:
+            frames = job.frames if job.frames is not None else range(total)
+            write_review(out, safe_name(job.name), job.review, frames, total)
     return out
 
 

@@ -28,7 +28,7 @@ from app.workers.davis_export import (
     import_mask_file,
 )
 from app.workers.worker import Job
-from vos_core import ProjectError
+from vos_core import ProjectError, ReviewMarks
 
 if TYPE_CHECKING:
     from app.model.document import Document
@@ -39,6 +39,7 @@ __all__ = [
     "ImportWorker",
     "export_job_for",
     "import_davis_annotations",
+    "review_marks_of",
 ]
 
 
@@ -52,8 +53,10 @@ def export_job_for(
     jpeg_quality: int = 90,
     format: str = DAVIS,
     images: bool | None = None,
+    review: bool = False,
 ) -> ExportJob:
-    """Save the document (so every mask is on disk) and describe its export.
+    """Save the document (so every mask is on disk) and describe its export; ``review``: also
+    write the review marks (frames corrected / reviewed, :func:`review_marks_of`).
     Call on the GUI thread; the export then reads the project's files in its own thread.
     Raises ``ProjectError`` when the save fails (the export would miss the unsaved masks)."""
     problems: list[str] = []
@@ -77,7 +80,13 @@ def export_job_for(
         jpeg_quality=jpeg_quality,
         format=format,
         images=images,
+        review=review_marks_of(document) if review else None,
     )
+
+
+def review_marks_of(document: Document) -> ReviewMarks:
+    """The document's review marks: its corrections (references) and its reviewed frames."""
+    return ReviewMarks.of(document.reference_frames(), document.reviewed_only())
 
 
 class ExportWorker(Job):

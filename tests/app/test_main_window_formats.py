@@ -53,7 +53,8 @@ def test_coco_export_from_the_window_and_import_into_a_new_project(
     dialog.format.setCurrentIndex(dialog.format.findData("coco"))
     preview = dialog.preview.text()
     assert "instances_" in preview and "Objects: 2 in 2 categories" in preview
-    assert preview.endswith(f"Frames: {document.frame_count}")
+    assert f"Frames: {document.frame_count}" in preview
+    assert preview.endswith(f"Review marks: {document.name}_review.json (2 corrected, 0 reviewed)")
     assert dialog.options().format == "coco" and dialog.folder.text().endswith("_coco")
     dialog.format.setCurrentIndex(dialog.format.findData("yolo-seg"))
     assert "data.yaml" in dialog.preview.text() and dialog.images.isChecked()
@@ -62,6 +63,7 @@ def test_coco_export_from_the_window_and_import_into_a_new_project(
     export(qtbot, window, ExportOptions(str(tmp_path / "coco"), format="coco"))
     json_path = next((tmp_path / "coco" / "annotations").glob("instances_*.json"))
     coco = COCO(str(json_path))
+    assert (tmp_path / "coco" / f"{document.name}_review.json").is_file()  # review marks: on by default
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["Object 1", "Second"]
     assert len(coco.getImgIds()) == document.frame_count
 

@@ -5,7 +5,9 @@ where the format has one, a reader that gives label maps back:
 
 * ``coco``: COCO instance segmentation JSON, RLE masks through pycocotools (:mod:`.coco`);
 * ``yolo-seg``: Ultralytics YOLO-seg polygons and ``data.yaml`` (:mod:`.yolo_seg`);
-* ``cvat-video``: CVAT for video 1.1 XML with mask RLE as CVAT writes it (:mod:`.cvat_video`).
+* ``cvat-video``: CVAT for video 1.1 XML with mask RLE as CVAT writes it (:mod:`.cvat_video`);
+* the review marks (which frames a person corrected or checked), one sidecar beside any export
+  (:mod:`.review`).
 
 The DAVIS layout stays in :mod:`vos_core.data.davis`. Every export goes through the one frame loop,
 :func:`vos_core.formats.base.export_frames` (progress, cancel, abort on failure); :func:`format_writer`

@@ -21,6 +21,7 @@ from app.workers.export import (
     import_davis_annotations,
 )
 from vos_core.errors import VosInputError
+from vos_core.formats.review import read_review
 
 TIMEOUT = 60_000
 
@@ -187,3 +188,18 @@ def test_export_job_defaults(tmp_path: Path, video: SyntheticVideo) -> None:
     ExportWorker(job).run()
     mask = np.array(Image.open(tmp_path / "plain" / "Annotations" / "480p" / "clip" / "00000.png"))
     assert mask.shape == (96, 128) and not mask.any()
+
+
+@pytest.mark.parametrize("fmt", ["davis", "coco"])
+def test_export_carries_the_review_marks(qtbot, tmp_path: Path, document: Document, video, fmt: str) -> None:
+    """Corrections and reviewed frames reach the export's review sidecar, in every format."""
+    document.masks.set(7, video.masks[7], "propagated")
+    assert document.mark_reviewed(7).startswith("Frame 7 marked reviewed")
+    job = export_job_for(document, tmp_path / fmt, format=fmt, review=True)
+    ExportWorker(job).run()
+    marks = read_review(tmp_path / fmt / f"{job.name}_review.json")
+    assert marks.corrected == set(document.reference_frames()) == {0, 3, 4, 10}
+    assert marks.reviewed == {7}
+    plain = export_job_for(document, tmp_path / "plain", format=fmt)
+    ExportWorker(plain).run()
+    assert not list((tmp_path / "plain").glob("*_review.json"))  # only when asked
