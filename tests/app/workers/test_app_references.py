@@ -17,19 +17,27 @@ from synthetic_video import SyntheticVideo, make_video
 
 from app.model.document import Document
 from app.workers.engine_client import EngineClient
-from vos_core import EntryKind, FrameResult, MemoryStats, SessionConfig
+from vos_core import AdaptConfig, EntryKind, FrameResult, MemoryStats, SessionConfig
 
 TIMEOUT = 120_000
 
 
+#: a short refit of the shipped stcn (whose heads adapt), kept in the project as the app keeps it
+SHORT_FIT = AdaptConfig(steps=6, copies=2, holdout=1, warm_steps=2, threads=1)
+
+
 @contextmanager
-def opened(qtbot, path: Path) -> Iterator[tuple[Document, EngineClient]]:
+def opened(qtbot, path: Path, keep_fit: bool = False) -> Iterator[tuple[Document, EngineClient]]:
     """Open ``path`` as the app does: the engine loads the video, then the document is attached
-    (which sends the project's references and pins)."""
+    (which sends the project's references and pins). ``keep_fit``: stcn with a short refit, kept
+    in the project's ``adaptation/`` folder as the app keeps it (else the engine's default
+    architecture, which keeps nothing)."""
     document = Document.open(path)
     engine = EngineClient()
+    config = SessionConfig(arch="stcn", threads=1, adapt=SHORT_FIT) if keep_fit else SessionConfig(threads=1)
+    keep_in = document.project.adaptation_dir if keep_fit else None
     with qtbot.waitSignal(engine.ready, timeout=TIMEOUT):
-        engine.open_video(str(document.video_path), SessionConfig(threads=1))
+        engine.open_video(str(document.video_path), config, keep_in)
     document.attach_engine(engine)
     try:
         yield document, engine
@@ -120,15 +128,16 @@ def test_reopen_restores_pins(qtbot, no_thread_leaks, video: SyntheticVideo) -> 
         assert document.project.pinned_frames == [working.frame]
 
 
-@pytest.mark.parametrize("pinned", [True, False])
+@pytest.mark.parametrize("pinned, kept_fit", [(True, False), (False, False), (True, True)])
 def test_reopen_and_propagate_again_is_byte_identical_with_and_without_a_pin(
-    qtbot, no_thread_leaks, long_video: SyntheticVideo, pinned: bool
+    qtbot, no_thread_leaks, long_video: SyntheticVideo, pinned: bool, kept_fit: bool
 ) -> None:
     """Issue 24: with one pinned prediction, reopen + propagate changed 86 of 90 frames (the pin
-    came back rebuilt from the overwritten mask, and showed as two memory rows)."""
+    came back rebuilt from the overwritten mask, and showed as two memory rows). With a pin and the
+    fit kept in the project together, the reopened project learns nothing and gives the same bytes."""
     video = long_video
     last = len(video.masks) - 1
-    with opened(qtbot, video.path) as (document, engine):
+    with opened(qtbot, video.path, kept_fit) as (document, engine):
         document.add_object("square")
         document.edit_mask(0, video.masks[0])
         run(qtbot, document, engine, 0, last)
@@ -140,8 +149,14 @@ def test_reopen_and_propagate_again_is_byte_identical_with_and_without_a_pin(
         rows = [e.frame for e in memory(qtbot, engine).entries]
         assert len(rows) == len(set(rows))  # one row per frame: the run kept the pinned entry
         assert document.save()
-    with opened(qtbot, video.path) as (document, engine):
+        if kept_fit:
+            assert (document.project.adaptation_dir / "fit.pt").is_file()
+    with opened(qtbot, video.path, kept_fit) as (document, engine):
+        refits: list[int] = []
+        engine.adapting.connect(refits.append)
         again = run(qtbot, document, engine, 0, last)
+        if kept_fit:
+            assert refits == []  # the kept fit is reused: no refit after the reopen
         changed = [f for f in before if not np.array_equal(again[f].labels, before[f])]
         assert changed == [], f"{len(changed)} of {len(before)} frames changed"
         stats = memory(qtbot, engine)
