@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app.controllers.file_commands import FileCommands
 from app.controllers.presenter import DocumentPresenter
@@ -16,6 +16,7 @@ from app.model.document import Document
 from app.resources import APP_NAME, icon
 from app.views.actions import WindowActions
 from app.views.canvas import MaskCanvas
+from app.views.dock_layout import LAYOUT_VERSION, MIN_WINDOW, DockLayout
 from app.views.help_dialogs import ShortcutSheet, about_box
 from app.views.memory_panel import MemoryPanel
 from app.views.objects_panel import ObjectsPanel
@@ -29,15 +30,6 @@ from app.views.tools import ToolKind
 from app.workers.engine_client import EngineClient
 
 SHUTDOWN_MS = 15000
-MIN_WINDOW = (960, 600)  # below this the canvas and the docks no longer fit
-DOCK_MIN = {"objects": 150, "memory": 260, "plot": 100}  # px: width of side docks, height of the plot
-# Default layout: objects (short) above memory in one right-hand column as wide as the memory table
-# needs but at most SIDE_SHARE of the window; the plot below the canvas, PLOT_SHARE of the height.
-SIDE_SHARE, SIDE_MAX = 0.27, 560  # SIDE_MAX: the most a side dock may take (they are mostly empty)
-PLOT_SHARE, PLOT_HEIGHT = 0.17, (120, 200)  # clamped to (least, most) px
-PLOT_MAX = 420
-OBJECTS_HEIGHT = 190  # about six objects above the buttons
-LAYOUT_VERSION = 1  # of saved dock states: one saved by an older layout is not restored
 
 
 class MainWindow(QMainWindow):
@@ -70,20 +62,8 @@ class MainWindow(QMainWindow):
         self.objects_panel = ObjectsPanel(self)
         self.memory_panel = MemoryPanel(self)
         self.plot_panel = PlotPanel(self)
-        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, right)
-        self.objects_dock = self._dock("Objects", self.objects_panel, right)
-        self.memory_dock = self._dock("Memory", self.memory_panel, right)  # below the objects
-        self.plot_dock = self._dock("Confidence and memory", self.plot_panel, bottom)
-        self.objects_dock.setMinimumWidth(DOCK_MIN["objects"])
-        self.memory_dock.setMinimumWidth(DOCK_MIN["memory"])
-        self.plot_dock.setMinimumHeight(DOCK_MIN["plot"])
-        for dock in (self.objects_dock, self.memory_dock):
-            dock.setMaximumWidth(SIDE_MAX)
-        self.plot_dock.setMaximumHeight(PLOT_MAX)
-        self._dock_areas = ((self.objects_dock, right), (self.memory_dock, right), (self.plot_dock, bottom))
-        self._layout_pending = True  # the default dock sizes are set once the window has its size
+        self.docks = DockLayout(self, self.objects_panel, self.memory_panel, self.plot_panel)
+        self.objects_dock, self.memory_dock, self.plot_dock = self.docks.docks
         self.setMinimumSize(*MIN_WINDOW)
         self.status = StatusPanel(self.statusBar())
         self.actions = WindowActions(self)
@@ -104,52 +84,18 @@ class MainWindow(QMainWindow):
         self._on_document(None)
         self._restore_geometry()
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.split()[0].lower()}")
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )  # fmt: skip
-        self.addDockWidget(area, dock)
-        return dock
-
     def default_dock_sizes(self) -> tuple[int, int]:
-        """(width of the right-hand column, height of the plot) for the window's present size:
-        the memory table's natural width, at most ``SIDE_SHARE`` of the window, so that the canvas
-        gets most of it."""
-        least = max(DOCK_MIN["memory"], self.memory_panel.minimumSizeHint().width())
-        side = max(least, min(self.memory_panel.content_width(), round(SIDE_SHARE * self.width())))
-        plot = max(PLOT_HEIGHT[0], min(PLOT_HEIGHT[1], round(PLOT_SHARE * self.height())))
-        return side, plot
-
-    def _default_dock_sizes(self) -> None:
-        side, plot = self.default_dock_sizes()
-        self.resizeDocks([self.memory_dock], [side], Qt.Orientation.Horizontal)
-        rest = max(OBJECTS_HEIGHT, self.height() - OBJECTS_HEIGHT)
-        vertical = Qt.Orientation.Vertical
-        self.resizeDocks([self.objects_dock, self.memory_dock], [OBJECTS_HEIGHT, rest], vertical)
-        self.resizeDocks([self.plot_dock], [plot], vertical)
-        self._layout_pending = False
+        """(width of the right-hand column, height of the plot) for the window's present size."""
+        return self.docks.default_sizes()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._layout_pending:  # first show without a saved layout: size the docks for this window
-            self._default_dock_sizes()
+        if self.docks.pending:  # first show without a saved layout: size the docks for this window
+            self.docks.apply_default_sizes()
 
     def reset_layout(self) -> None:
         """View ▸ Reset layout: every dock back in its place, shown, docked, at its default size."""
-        for dock, _area in self._dock_areas:  # all out first, so they come back in their order
-            dock.setFloating(False)
-            self.removeDockWidget(dock)
-        for dock, area in self._dock_areas:
-            self.addDockWidget(area, dock)
-            dock.show()
-        for bar in self.toolbars:
-            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-            bar.show()
-        self._default_dock_sizes()
+        self.docks.reset(self.toolbars)
 
     # ------------------------------------------------------------------ wiring
     def _connect(self) -> None:
@@ -391,7 +337,7 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1440, 900)
         if state is not None and self.restoreState(state, LAYOUT_VERSION):
-            self._layout_pending = False  # the user's own layout
+            self.docks.pending = False  # the user's own layout
 
     def closeEvent(self, event: QCloseEvent) -> None:
         store = QSettings()

@@ -9,22 +9,23 @@ between two frames. ``stop``/``pause`` also have thread-safe request methods (:m
 emitted on the :class:`~app.workers.engine_signals.EngineSignals` object given to the worker (it
 lives in the GUI thread, so connected slots and functions run there). Any exception while
 processing is reported with ``failed(message)``; the run then ends (``run_finished(False)``) and the
-session stays usable. The run itself is a :class:`~app.workers.engine_run.PropagationRun`.
+session stays usable. The run itself is a :class:`~app.workers.engine_run.PropagationRun`; its
+learning step (the adaptation refit) is :class:`~app.workers.engine_learning.Learning`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from app.workers.engine_learning import Learning
 from app.workers.engine_run import PropagationRun
 from app.workers.engine_signals import EngineSignals, describe_error
-from app.workers.worker import JobCancelled, Worker
+from app.workers.worker import Worker
 from vos_core import (
     CorrectionRun,
     FrameResult,
@@ -68,7 +69,7 @@ class EngineWorker:
         self._requested_runs = 0  # propagate requests issued (any thread)
         self._started_runs = 0  # propagate requests handled (engine thread)
         self._stop_upto = 0  # runs numbered <= this are to stop
-        self._learning = threading.Event()  # set while a refit runs (engine thread blocked)
+        self._learning = Learning(signals)
         self._keep_in: Path | None = None  # where the session keeps its adaptation (the project)
 
     # ------------------------------------------------------------------ thread-safe requests
@@ -94,7 +95,7 @@ class EngineWorker:
     @property
     def learning(self) -> bool:
         """True while a refit runs (thread-safe): the engine thread handles nothing else meanwhile."""
-        return self._learning.is_set()
+        return self._learning.active
 
     def stopping(self, number: int) -> bool:
         return number <= self._stop_upto
@@ -344,33 +345,14 @@ class EngineWorker:
         self._close_session()
 
     def adapt_for_run(self) -> bool:
-        """(From the run's first step, before its first frame.) When the session's adaptation has
-        to learn from changed references, say so with ``adapting(n)`` and refit it now (seconds),
-        reporting each step with ``learning(done, total, seconds left)``; a stop (or quit) ends it
-        within a step: ``JobCancelled`` is raised and the run ends. -> True when it refitted."""
+        """(From the run's first step, before its first frame.) Refit the session's adaptation when
+        its references changed (:class:`~app.workers.engine_learning.Learning`); a stop or quit ends
+        it within a step (``JobCancelled``, the run ends). -> True when it refitted."""
         session, run = self._session, self._run
-        count = session.adaptation_due() if session is not None else 0
-        if session is None or not count:
+        if session is None:
             return False
         number = run.number if run is not None else self._started_runs
-        self.signals.adapting.emit(count)
-        started: list[float] = []  # when the steps started (after encoding the masks' copies)
-
-        def progress(done: int, total: int) -> None:
-            now = time.perf_counter()
-            if not started:
-                started.append(now)
-            left = (now - started[0]) / done * (total - done) if done else 0.0
-            self.signals.learning.emit(done, total, left)
-
-        self._learning.set()
-        try:
-            finished = session.adapt(should_stop=lambda: self.stopping(number), progress=progress)
-        finally:
-            self._learning.clear()
-        if not finished:
-            raise JobCancelled
-        return True
+        return self._learning.refit(session, lambda: self.stopping(number))
 
     def report_frame(self, result: FrameResult, done: int, total: int, fps: float, eta: float) -> None:
         self.signals.frame_ready.emit(result)

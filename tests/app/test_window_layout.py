@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.main_window import SIDE_MAX, SIDE_SHARE, MainWindow
+from app.main_window import MainWindow
+from app.views.dock_layout import SIDE_MAX, SIDE_SHARE
 from app.views.memory_model import COL_CONTRIB, COL_FRAME, COL_KIND, COL_SIZE, COL_THUMB, COL_USAGE
 from tests.app.conftest import wait_until
 

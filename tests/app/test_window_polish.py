@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
-from app.main_window import DOCK_MIN, MIN_WINDOW, MainWindow
+from app.main_window import MainWindow
+from app.views.dock_layout import DOCK_MIN, MIN_WINDOW
 from tests.app.conftest import wait_until
 from tests.app.window_helpers import Box, open_painted
 from vos_core import MemoryStats, davis_palette

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from synthetic_video import SyntheticVideo, iou
 
 from app.workers.engine_client import EngineClient
@@ -89,7 +90,9 @@ def test_stop_mid_run_then_continue(qtbot, client: EngineClient, video: Syntheti
         if not result.given and result.index == 3:
             client.stop()
 
-    client.frame_ready.connect(stop_at_third)
+    # in the engine thread, as frame 3 is emitted: on a busy machine the GUI thread may hear of it
+    # frames later, so only a direct connection measures "within one frame" of the request
+    client.frame_ready.connect(stop_at_third, Qt.ConnectionType.DirectConnection)
     assert not run(qtbot, client, 0, 19)
     client.frame_ready.disconnect(stop_at_third)
     last = seen.predicted()[-1].index
