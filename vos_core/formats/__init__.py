@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vos_core.errors import VosInputError
-from vos_core.formats.base import ExportObject, FrameWriter, Imported, export_frames
+from vos_core.formats.base import ExportObject, ExportTarget, FrameWriter, Imported, export_frames
 
 
 @dataclass(frozen=True)
@@ -62,17 +62,18 @@ def format_writer(
     default. Raises ``VosInputError`` for an unknown format or an unwritable folder."""
     info = format_info(key)
     with_images = info.images_by_default if images is None else images
+    target = ExportTarget(Path(out), name, tuple(objects), hw, n_frames, with_images, jpeg_quality)
     if key == "coco":
         from vos_core.formats.coco import CocoWriter
 
-        return CocoWriter(out, name, objects, hw, n_frames, with_images, jpeg_quality)
+        return CocoWriter(target)
     if key == "yolo-seg":
         from vos_core.formats.yolo_seg import YoloSegWriter
 
-        return YoloSegWriter(out, name, objects, hw, n_frames, with_images, jpeg_quality)
+        return YoloSegWriter(target)
     from vos_core.formats.cvat_video import CvatVideoWriter
 
-    return CvatVideoWriter(out, name, objects, hw, n_frames, with_images, jpeg_quality)
+    return CvatVideoWriter(target)
 
 
 def describe_export(

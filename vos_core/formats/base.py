@@ -35,6 +35,35 @@ class ExportObject:
     name: str
 
 
+@dataclass(frozen=True)
+class ExportTarget:
+    """What every format's writer is given: the output folder, the sequence name (safe for file
+    names), the objects, the frame size ``(H, W)`` and count, whether to write the frames too and
+    their JPEG quality."""
+
+    out: Path
+    name: str
+    objects: tuple[ExportObject, ...]
+    hw: tuple[int, int]
+    n_frames: int
+    images: bool
+    jpeg_quality: int = 90
+
+
+class TargetWriter:
+    """The part every format's writer shares: the fields of its :class:`ExportTarget`."""
+
+    def __init__(self, target: ExportTarget) -> None:
+        self.target = target
+        self.out = Path(target.out)
+        self.name = target.name
+        self.objects = list(target.objects)
+        self.hw = target.hw
+        self.n_frames = target.n_frames
+        self.needs_images = target.images
+        self.jpeg_quality = target.jpeg_quality
+
+
 class FrameWriter(Protocol):
     """A format's writer. ``needs_images``: whether :meth:`write` wants the frame's pixels."""
 

@@ -25,7 +25,6 @@ from the number in ``file_name`` (else the image's rank by id); objects from ``a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,9 @@ from vos_core.errors import VosInputError
 from vos_core.formats.base import (
     AtomicTextFile,
     ExportObject,
+    ExportTarget,
     Imported,
+    TargetWriter,
     assign_ids,
     categories_of,
     compose_frames,
@@ -48,27 +49,14 @@ from vos_core.formats.base import (
 )
 
 
-class CocoWriter:
+class CocoWriter(TargetWriter):
     """Streams one video's COCO JSON; see the module docstring for the layout."""
 
     needs_images = False
 
-    def __init__(
-        self,
-        out: str | Path,
-        name: str,
-        objects: Sequence[ExportObject],
-        hw: tuple[int, int],
-        n_frames: int,
-        images: bool = False,
-        jpeg_quality: int = 90,
-    ) -> None:
-        self.out = Path(out)
-        self.name = name
-        self.objects = list(objects)
-        self.hw = hw
-        self.needs_images = images
-        self.jpeg_quality = jpeg_quality
+    def __init__(self, target: ExportTarget) -> None:
+        super().__init__(target)
+        name, hw, n_frames, images = target.name, target.hw, target.n_frames, target.images
         self.path = self.out / "annotations" / f"instances_{name}.json"
         self.image_dir = self.out / "images" / name
         make_dirs(self.path.parent, *([self.image_dir] if images else []))

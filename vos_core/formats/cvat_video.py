@@ -33,7 +33,9 @@ from vos_core.errors import VosInputError
 from vos_core.formats.base import (
     AtomicTextFile,
     ExportObject,
+    ExportTarget,
     Imported,
+    TargetWriter,
     assign_ids,
     compose_frames,
     jpeg_bytes,
@@ -65,24 +67,12 @@ def _attrs(items: dict[str, object]) -> str:
     return " ".join(f"{key}={quoteattr(str(value))}" for key, value in items.items())
 
 
-class CvatVideoWriter:
+class CvatVideoWriter(TargetWriter):
     """Streams ``annotations.xml`` in CVAT for video 1.1; see the module docstring."""
 
-    def __init__(
-        self,
-        out: str | Path,
-        name: str,
-        objects: Sequence[ExportObject],
-        hw: tuple[int, int],
-        n_frames: int,
-        images: bool = False,
-        jpeg_quality: int = 90,
-    ) -> None:
-        self.out = Path(out)
-        self.objects = list(objects)
-        self.needs_images = images
-        self.jpeg_quality = jpeg_quality
-        self.n_frames = n_frames
+    def __init__(self, target: ExportTarget) -> None:
+        super().__init__(target)
+        name, hw, n_frames, images = target.name, target.hw, target.n_frames, target.images
         self.images_dir = self.out / "images"
         make_dirs(self.out, *([self.images_dir] if images else []))
         self._next_track = 0

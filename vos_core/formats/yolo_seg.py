@@ -38,7 +38,9 @@ from vos_core.data.box import mask_box
 from vos_core.errors import VosInputError
 from vos_core.formats.base import (
     ExportObject,
+    ExportTarget,
     Imported,
+    TargetWriter,
     assign_ids,
     categories_of,
     compose_frames,
@@ -144,25 +146,12 @@ def _yaml_text(name: str, classes: dict[str, int], objects: Sequence[ExportObjec
     return "\n".join(lines) + "\n"
 
 
-class YoloSegWriter:
+class YoloSegWriter(TargetWriter):
     """Writes one video as a YOLO-seg dataset; see the module docstring."""
 
-    def __init__(
-        self,
-        out: str | Path,
-        name: str,
-        objects: Sequence[ExportObject],
-        hw: tuple[int, int],
-        n_frames: int,
-        images: bool = True,
-        jpeg_quality: int = 90,
-    ) -> None:
-        self.out = Path(out)
-        self.name = name
-        self.objects = sorted(objects, key=lambda obj: obj.id)
-        self.hw = hw
-        self.needs_images = images
-        self.jpeg_quality = jpeg_quality
+    def __init__(self, target: ExportTarget) -> None:
+        super().__init__(target)
+        self.objects.sort(key=lambda obj: obj.id)
         self.classes = categories_of(self.objects)
         self.labels_dir = self.out / "labels" / SPLIT
         self.images_dir = self.out / "images" / SPLIT
