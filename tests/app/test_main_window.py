@@ -18,7 +18,7 @@ from tests.app.window_helpers import (
     RUN_TIMEOUT_MS,
     Box,
     centre_of,
-    open_painted,
+    open_propagated,
     open_ready,
     paint_square,
     run_and_wait,
@@ -74,10 +74,7 @@ def test_open_paint_propagate_stop_and_finish(
 def test_correct_reference_pin_evict_and_undo(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
-    open_painted(window, small_video, stroke, square)
-    document = window.document
-    assert document is not None
-    run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
+    document = open_propagated(qtbot, window, small_video, stroke, square)
     panel = window.memory_panel
     qtbot.waitUntil(lambda: panel.model.rowCount() >= 3)  # type: ignore[attr-defined]
 

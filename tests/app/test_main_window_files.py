@@ -26,9 +26,7 @@ def test_export_import_round_trip_and_reopen(
     square: Box,
     tmp_path: Path,
 ) -> None:
-    open_painted(window, small_video, stroke, square)
-    document = window.document
-    assert document is not None
+    document = open_painted(window, small_video, stroke, square)
     run_and_wait(qtbot, window, window.actions.propagate_next.trigger)  # no later annotation: to the end
     document.add_object("Second")
     window.presenter.go_to(3)

@@ -17,9 +17,7 @@ from tests.core.synthetic import iou
 
 
 def painted_two_objects(window: MainWindow, video: Path, stroke: Callable[..., None], square: Box) -> dict:
-    open_painted(window, video, stroke, square)
-    document = window.document
-    assert document is not None
+    document = open_painted(window, video, stroke, square)
     document.add_object("Second")
     window.presenter.go_to(3)
     window.objects_panel.select_row(1)

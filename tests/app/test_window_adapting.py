@@ -15,8 +15,6 @@ def test_the_status_bar_says_it_learns_from_the_masks_before_the_first_frame(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
     open_painted(window, small_video, stroke, square)
-    document = window.document
-    assert document is not None
     engine = window.controller.engine
     status = window.status
     events: list[tuple[str, int, str, int, bool]] = []

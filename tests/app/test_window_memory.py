@@ -12,7 +12,14 @@ from PySide6.QtCore import Qt
 
 from app.controllers.settings import AppSettings
 from app.main_window import MainWindow
-from tests.app.window_helpers import RUN_TIMEOUT_MS, Box, open_painted, open_ready, run_and_wait
+from tests.app.window_helpers import (
+    RUN_TIMEOUT_MS,
+    Box,
+    open_painted,
+    open_propagated,
+    open_ready,
+    run_and_wait,
+)
 from vos_core import EntryKind
 
 
@@ -68,10 +75,7 @@ def test_the_memory_dock_follows_the_project_on_screen(
 def test_memory_buttons_are_undo_steps_that_say_what_they_did(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
-    open_painted(window, small_video, stroke, square)
-    document = window.document
-    assert document is not None
-    run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
+    document = open_propagated(qtbot, window, small_video, stroke, square)
     panel = window.memory_panel
 
     def row_of(frame: int, kind: EntryKind) -> int:
@@ -121,10 +125,7 @@ def test_memory_buttons_are_undo_steps_that_say_what_they_did(
 def test_mark_reviewed_and_a_key_edit_leave_reviewed_frames(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
-    open_painted(window, small_video, stroke, square)
-    document = window.document
-    assert document is not None
-    run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
+    document = open_propagated(qtbot, window, small_video, stroke, square)
     window.presenter.go_to(7)
     assert window.actions.mark_reviewed.shortcut().toString() == "V"
     qtbot.keyClick(window.canvas, Qt.Key.Key_V)  # type: ignore[attr-defined]

@@ -222,9 +222,7 @@ def test_import_a_single_png_mask(
 def test_default_object_colour_is_bright_and_exports_keep_davis_indices(
     qtbot: object, window: MainWindow, small_video: Path, stroke: Callable[..., None], square: Box
 ) -> None:
-    open_painted(window, small_video, stroke, square)
-    document = window.document
-    assert document is not None
+    document = open_painted(window, small_video, stroke, square)
     colour = QColor(document.objects.get(1).colour)
     assert colour.name() != "#800000"
     assert colour.valueF() >= 0.9 and colour.hsvSaturationF() >= 0.6  # bright and saturated

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from app.main_window import MainWindow
+from app.model.document import Document
 from app.views.tools import ToolKind
 from tests.app.conftest import wait_until
 
@@ -49,7 +50,20 @@ def open_ready(window: MainWindow, video: Path, project: Path | None = None) -> 
     wait_until(lambda: window.controller.attached)
 
 
-def open_painted(window: MainWindow, video: Path, stroke: Callable[..., None], square: Box) -> None:
+def open_painted(window: MainWindow, video: Path, stroke: Callable[..., None], square: Box) -> Document:
+    """Open ``video`` and paint its moving square on frame 0 -> the open document."""
     open_ready(window, video)
     window.presenter.go_to(0)
     paint_square(window, stroke, square, 0)
+    document = window.document
+    assert document is not None
+    return document
+
+
+def open_propagated(
+    qtbot: object, window: MainWindow, video: Path, stroke: Callable[..., None], square: Box
+) -> Document:
+    """:func:`open_painted`, then propagate forward to the end and wait for the run's end."""
+    document = open_painted(window, video, stroke, square)
+    run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
+    return document

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,28 @@ def test_three_videos_through_a_local_ray_instance(tmp_path: Path, capsys, monke
     assert outputs(out) == outputs(pooled)  # the same bytes, whoever ran them
 
 
+def kill_then_resume(command: Callable[[Path], list[str]], tmp_path: Path, kill_after: int) -> tuple:
+    """Run ``command`` whole; run it again, SIGKILL its process group (workers included) once
+    ``kill_after`` masks are written, then run it once more. -> (whole outputs, outputs at the
+    kill, the resumed run, its outputs)."""
+    whole = tmp_path / "whole"
+    done = subprocess.run(command(whole), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    child = subprocess.Popen(command(out), env=ENV, cwd=REPO, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    end = time.monotonic() + 600
+    while len(list(out.glob("*/*.png"))) < kill_after:
+        assert child.poll() is None and time.monotonic() < end, "the batch ended before it was killed"
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=60)
+    partial = outputs(out)
+    resumed = subprocess.run(command(out), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    return outputs(whole), partial, resumed, outputs(out)
+
+
 @pytest.mark.slow
 def test_killed_batch_resumes_to_the_same_bytes(shared_data_dir: Path, tmp_path: Path) -> None:
     """The five dev videos, two at a time: killed mid-run (SIGKILL to the whole process group),
@@ -149,25 +172,10 @@ def test_killed_batch_resumes_to_the_same_bytes(shared_data_dir: Path, tmp_path:
         batch = [sys.executable, "-m", "vos_core.batch", str(manifest), "--out", str(out), "--workers", "2"]
         return [*batch, *model, "--quiet"]
 
-    whole = tmp_path / "whole"
-    done = subprocess.run(command(whole), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr
-    out = tmp_path / "out"
-    child = subprocess.Popen(command(out), env=ENV, cwd=REPO, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    end = time.monotonic() + 600
-    while len(list(out.glob("*/*.png"))) < 40:
-        assert child.poll() is None and time.monotonic() < end, "the batch ended before it was killed"
-        time.sleep(0.05)
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait(timeout=60)
-    partial = outputs(out)
-    assert (
-        40 <= sum(name.endswith(".png") for name in partial) < sum(n.endswith(".png") for n in outputs(whole))
-    )
-    resumed = subprocess.run(command(out), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert resumed.returncode == 0, resumed.stderr
-    assert outputs(out) == outputs(whole)
+    whole, partial, _resumed, resumed_out = kill_then_resume(command, tmp_path, kill_after=40)
+    pngs = [sum(name.endswith(".png") for name in files) for files in (partial, whole)]
+    assert 40 <= pngs[0] < pngs[1]
+    assert resumed_out == whole
 
 
 @pytest.mark.slow
@@ -181,22 +189,9 @@ def test_killed_ray_batch_resumes_to_the_same_bytes(tmp_path: Path) -> None:
         batch = [sys.executable, "-m", "vos_core.batch", str(manifest), "--out", str(out), "--ray", "local"]
         return [*batch, *MODEL]
 
-    whole = tmp_path / "whole"
-    done = subprocess.run(command(whole), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    out = tmp_path / "out"
-    child = subprocess.Popen(command(out), env=ENV, cwd=REPO, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    end = time.monotonic() + 300
-    while len(list(out.glob("*/*.png"))) < 30:
-        assert child.poll() is None and time.monotonic() < end, "the batch ended before it was killed"
-        time.sleep(0.05)
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait(timeout=60)
-    assert len(list(out.glob("*/*.png"))) < 3 * 150 + 3
-    resumed = subprocess.run(command(out), env=ENV, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr
+    whole, partial, resumed, resumed_out = kill_then_resume(command, tmp_path, kill_after=30)
+    assert sum(name.endswith(".png") for name in partial) < 3 * 150 + 3
     # what the killed run wrote is reused: a video resumed part-way, or one that had finished (Ray's
     # workers may finish the video they hold before the kill reaches them)
     assert "were there already" in resumed.stdout or "is already complete" in resumed.stdout
-    assert outputs(out) == outputs(whole)
+    assert resumed_out == whole
