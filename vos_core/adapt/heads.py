@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from vos_core.adapt.adam import Adam
-from vos_core.adapt.check import CheckStopped, Choice, blend, choose
+from vos_core.adapt.check import CheckStopped, Choice, OwnScores, blend, choose
 from vos_core.adapt.samples import GivenFrame, class_map, fresh, one_hot
 from vos_core.config import AdaptConfig, ReadoutConfig
 from vos_core.memory.entries import MemoryFeatures
@@ -96,6 +96,9 @@ class HeadTuner:
         self.steps_done = 0
         #: sizes the refit's threads while it runs (set by the adapter when the threads are sized)
         self.meter: CoreMeter | None = None
+        #: the shipped heads' held-out scores of each given frame, kept between refits (a new
+        #: correction's check scores only the new frame's own copies with them)
+        self.shipped_scores: OwnScores = {}
 
     def refine(self, frame: FrameFeatures, probs: torch.Tensor) -> torch.Tensor:
         return probs
@@ -158,10 +161,13 @@ class HeadTuner:
             model = head_copy(self.base)
             blend(self.base, tuned, model, cfg.strength)
         if cfg.holdout > 0:
+            kept = self.shipped_scores
+            for index in [i for i, own in kept.items() if given.get(i) is not own.frame]:
+                del kept[index]  # forgotten or changed since
             try:
                 model, self.choice = choose(
                     self.base, model, lambda: head_copy(self.base), frames, ids, cfg.copies, self.readout,
-                    should_stop,
+                    should_stop, kept,
                 )
             except CheckStopped:
                 return False
