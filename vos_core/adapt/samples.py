@@ -8,6 +8,7 @@ cached features, so a step costs only the heads it trains.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -90,17 +91,27 @@ def encode_given(
     copies: int,
     seed: int,
     device: torch.device,
+    workers: int = 1,
 ) -> GivenFrame:
     """A given frame (h×w×3 uint8) and its h×w labels, both at the processing size -> ``copies``
-    augmented copies and the frame itself, each encoded by ``model.encode_frame``."""
+    augmented copies and the frame itself, each encoded by ``model.encode_frame``, ``workers`` at
+    a time (each encoding is the same whatever runs beside it: ONNX Runtime and torch release the
+    GIL, so a second worker uses a core the encoder's own threads leave idle)."""
     rng = np.random.default_rng((seed, index))
-    views, masks = [], []
-    for img, m in augmented_views(rgb, labels, copies, rng):
+    pairs = augmented_views(rgb, labels, copies, rng)
+
+    def encode(img: np.ndarray) -> FrameFeatures:
         t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].to(device).float()
         with torch.inference_mode():
             f = model.encode_frame(t)
-        views.append(_recast(f, torch.float16))  # stored at half size, used as float32 (fresh)
-        masks.append(torch.from_numpy(np.ascontiguousarray(m)))
+        return _recast(f, torch.float16)  # stored at half size, used as float32 (fresh)
+
+    if workers > 1 and len(pairs) > 1:
+        with ThreadPoolExecutor(min(workers, len(pairs)), thread_name_prefix="vos-adapt-encode") as pool:
+            views = list(pool.map(encode, [img for img, _ in pairs]))
+    else:
+        views = [encode(img) for img, _ in pairs]
+    masks = [torch.from_numpy(np.ascontiguousarray(m)) for _, m in pairs]
     return GivenFrame(index=index, views=tuple(views), labels=torch.stack(masks).to(device))
 
 
