@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _SESSIONS: OrderedDict[tuple[str, int, int, int], object] = OrderedDict()
 _SESSIONS_LOCK = threading.Lock()
 MAX_SESSIONS = 8
+#: one lock per key while its session is made (an export can take seconds)
+_MAKING: dict[tuple[str, int, int, int], threading.Lock] = {}
 
 
 def onnxruntime_available() -> bool:
@@ -104,8 +106,11 @@ class FrozenEncoder:
             if self._digest is None:
                 self._digest = net_digest(self.net)
             key = (self._digest, *hw, self.threads)
-            with _SESSIONS_LOCK:  # one export per key, however many engines ask at once
-                sess = _SESSIONS.get(key)
+            with _SESSIONS_LOCK:
+                making = _MAKING.setdefault(key, threading.Lock())
+            with making:  # one export per key, however many engines ask at once; other keys go on
+                with _SESSIONS_LOCK:
+                    sess = _SESSIONS.get(key)
                 if sess is None:
                     try:
                         sess = _new_session(onnx_graph(self.net, hw, self._digest), self.threads)
@@ -113,10 +118,11 @@ class FrozenEncoder:
                         log.warning("the kept ONNX encoder cannot be loaded (%s); exporting it again", error)
                         sess = _new_session(onnx_graph(self.net, hw, self._digest, fresh=True), self.threads)
                     log.info("encoder on ONNX Runtime for %sx%s", *hw)
-                _SESSIONS[key] = sess
-                _SESSIONS.move_to_end(key)
-                while len(_SESSIONS) > MAX_SESSIONS:
-                    _SESSIONS.popitem(last=False)
+                with _SESSIONS_LOCK:
+                    _SESSIONS[key] = sess
+                    _SESSIONS.move_to_end(key)
+                    while len(_SESSIONS) > MAX_SESSIONS:
+                        _SESSIONS.popitem(last=False)
             self._sessions[hw] = sess
         return sess
 

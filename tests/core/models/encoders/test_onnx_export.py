@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,19 @@ def test_a_damaged_kept_graph_is_exported_again(cache: Path) -> None:
         expected = net(x).s16
     assert torch.allclose(out.s16, expected, atol=1e-3 * float(expected.abs().max()))
     assert path.read_bytes() != b"not an onnx model"
+
+
+def test_engines_asking_at_once_share_one_export(cache: Path, monkeypatch) -> None:
+    exports: list[tuple[int, int]] = []
+    real = onnx_export.export_in_child
+
+    def counted(net: EfficientNetLite, hw: tuple[int, int], *args: object) -> bytes:
+        exports.append(hw)
+        return real(net, hw, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(onnx_export, "export_in_child", counted)
+    net = _net()
+    encoders = [FrozenEncoder(net) for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        sessions = list(pool.map(lambda e: e._session(HW), encoders))
+    assert exports == [HW] and all(s is sessions[0] for s in sessions)
