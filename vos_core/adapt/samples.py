@@ -115,6 +115,45 @@ def encode_given(
     return GivenFrame(index=index, views=tuple(views), labels=torch.stack(masks).to(device))
 
 
+def _window(length: int, size: int, centre: float, align: int) -> tuple[int, int]:
+    """(start, size) of a window of at most ``size`` pixels in ``length``, about ``centre``, its
+    start a multiple of ``align`` (the whole length when it is no longer than ``size``)."""
+    if length <= size:
+        return 0, length
+    start = int(round((centre - size / 2) / align)) * align
+    return max(0, min(start, (length - size) // align * align)), size
+
+
+def crop_view(
+    frame: FrameFeatures, labels: torch.Tensor, size: int, align: int = 16
+) -> tuple[FrameFeatures, torch.Tensor]:
+    """A stored view and its h×w labels -> the window of at most ``size``×``size`` pixels about its
+    objects (``size`` and the window's corner multiples of ``align``, the coarsest feature stride):
+    every feature map cut at its own stride (views of the same storage; ``fresh`` copies them),
+    the labels cut alike. A view no larger than ``size`` comes back as it is."""
+    h, w = frame.image_hw
+    if h <= size and w <= size:
+        return frame, labels
+    ys, xs = torch.nonzero(labels, as_tuple=True)
+    cy, cx = (float(ys.float().mean()), float(xs.float().mean())) if ys.numel() else (h / 2, w / 2)
+    y0, ch = _window(h, size, cy, align)
+    x0, cw = _window(w, size, cx, align)
+
+    def cut(t: torch.Tensor) -> torch.Tensor:
+        sy, sx = round(h / t.shape[-2]), round(w / t.shape[-1])
+        rows = slice(y0 // sy, (y0 + ch) // sy) if ch < h else slice(None)
+        cols = slice(x0 // sx, (x0 + cw) // sx) if cw < w else slice(None)
+        return t[..., rows, cols]
+
+    key = cut(frame.key)
+    fine = frame.fine_key
+    if fine is not None:
+        fine = key if fine is frame.key else cut(fine)
+    skips = tuple(cut(t) for t in frame.skips)
+    out = type(frame)(key=key, fine_key=fine, skips=skips, image_hw=(ch, cw))
+    return out, labels[y0 : y0 + ch, x0 : x0 + cw]
+
+
 def one_hot(labels: torch.Tensor, ids: tuple[int, ...]) -> torch.Tensor:
     """h×w object ids -> O×h×w float masks of ``ids``."""
     return torch.stack([(labels == v) for v in ids]).float()
