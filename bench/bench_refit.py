@@ -37,6 +37,11 @@ DEFAULT_DAVIS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" /
 BUSY_CODE = "while True: pass"
 
 
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min): "idle" means only as quiet as these say."""
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
 def refit_seconds(
     dataset: DavisDataset, sequence: str, config: SessionConfig, model: object, correction: int = 0
 ) -> tuple[float, float]:
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     model = build_model(config)
     print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}  cores={os.cpu_count()}  arch={args.arch}  "
           f"refit threads={config.adapt.threads or 'sized'}  steps={config.adapt.steps}  "
-          f"copies={config.adapt.copies}")
+          f"warm steps={config.adapt.warm_steps}  copies={config.adapt.copies}  {load()}")
     refit_seconds(dataset, args.sequence, config, model)  # warm-up, untimed
     correction = len(dataset.frames(args.sequence)) // 2
 
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     idle, warm = median([refit_seconds(dataset, args.sequence, config, model, correction)
                          for _ in range(args.repeats)])
-    print(f"refit idle: {idle:.2f} s", flush=True)
+    print(f"refit idle: {idle:.2f} s  ({load()})", flush=True)
     print(f"incremental refit after a correction at frame {correction}, idle: {warm:.2f} s "
           f"({config.adapt.warm_steps} steps; target <= 3 s)", flush=True)
     busy_process = subprocess.Popen([sys.executable, "-c", BUSY_CODE])
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         busy_process.kill()
         busy_process.wait()
-    print(f"refit beside one busy process: {busy:.2f} s")
+    print(f"refit beside one busy process: {busy:.2f} s  ({load()})")
     print(f"busy/idle: {busy / idle:.2f}  (target <= 2.0)")
     return 0
 

@@ -30,8 +30,9 @@ from vos_core.adapt.store import AdaptationStore
 from vos_core.adapt.target import TargetModel
 from vos_core.config import AdaptConfig, ReadoutConfig
 from vos_core.models.base import FrameFeatures, VosModel
+from vos_core.models.encoders.shared import model_encoder_threads
 from vos_core.models.parts.model import LearnedVosModel
-from vos_core.threads import CoreMeter, torch_threads
+from vos_core.threads import CoreMeter, cpu_cores, torch_threads
 
 __all__ = ["Adapter", "AdaptConfig", "Progress"]
 
@@ -152,13 +153,15 @@ class Adapter:
         # what is kept and trained must not be inference tensors; a refit runs before the frames of
         # a run, never beside them, so it may use every core the other processes leave free
         with torch.inference_mode(False), torch_threads(cfg.threads):
+            # the encoder's own threads are the engine's share; the refit may use every core
+            workers = max(1, (cfg.threads or cpu_cores()) // model_encoder_threads(self.base))
             for index in keep:
                 if index not in self.given:
                     if should_stop is not None and should_stop():
                         return None
                     rgb, small = view(index)
                     self.given[index] = encode_given(
-                        self.base, index, rgb, small, cfg.copies + cfg.holdout, cfg.seed, self.device
+                        self.base, index, rgb, small, cfg.copies + cfg.holdout, cfg.seed, self.device, workers
                     )
             given = {i: self.given[i] for i in keep}
             if isinstance(self.method, HeadTuner):

@@ -25,6 +25,7 @@ import torch
 
 from vos_core.adapt.samples import GivenFrame, fresh, one_hot
 from vos_core.config import ReadoutConfig
+from vos_core.memory.entries import MemoryFeatures
 from vos_core.models.parts.model import LearnedVosModel
 from vos_core.models.readout import view_of
 
@@ -56,6 +57,24 @@ def _iou(probs: torch.Tensor, labels: torch.Tensor, ids: tuple[int, ...]) -> flo
     return float((inter / union).mean())
 
 
+@dataclass(frozen=True)
+class OwnScore:
+    """One checked frame's part of the score that needs no other frame: the frame (its views, as
+    given), the objects and training copies it was scored for, the memory encoded from the frame
+    as given and the IoUs on its held-out copies read from that memory."""
+
+    frame: GivenFrame
+    ids: tuple[int, ...]
+    copies: int
+    memory: MemoryFeatures
+    scores: tuple[float, ...]
+
+
+#: the shipped heads' :class:`OwnScore` per given frame, kept between refits by the caller: the
+#: shipped heads never change, so only a new or changed mask's part is computed again
+OwnScores = dict[int, OwnScore]
+
+
 @torch.no_grad()
 def held_out_iou(
     model: LearnedVosModel,
@@ -64,23 +83,37 @@ def held_out_iou(
     copies: int,
     readout: ReadoutConfig,
     should_stop: Callable[[], bool] | None = None,
+    kept: OwnScores | None = None,
 ) -> float:
     """The mean IoU of ``model`` on what no step trained on (see the module docstring); ``frames``
     sorted by when they were given, ``copies`` the training copies per frame. 1.0 if nothing is
-    held out."""
+    held out. ``kept``: each frame's own part from an earlier call with this same model (used when
+    it is for the same frame object, objects and copies; updated with those computed now)."""
     checked = list(frames)[-CHECK_FRAMES:]
-    memories = {id(g): model.encode_memory(fresh(g.views[0]), one_hot(g.labels[0], ids)) for g in checked}
-    scores: list[float] = []
+    own: dict[int, OwnScore] = {}
     for g in checked:
+        hit = kept.get(g.index) if kept is not None else None
+        if hit is not None and hit.frame is g and hit.ids == ids and hit.copies == copies:
+            own[id(g)] = hit
+            continue
         if should_stop is not None and should_stop():
             raise CheckStopped
-        own = memories[id(g)]
+        memory = model.encode_memory(fresh(g.views[0]), one_hot(g.labels[0], ids))
+        parts = []
         for v in range(1 + copies, len(g.views)):
             view = fresh(g.views[v])
-            logits = model.decode_logits(view, model.read_memory(view, view_of([own]), [own], readout))
-            scores.append(_iou(torch.sigmoid(logits), g.labels[v], ids))
-        others = [memories[id(o)] for o in checked if o is not g]
+            logits = model.decode_logits(view, model.read_memory(view, view_of([memory]), [memory], readout))
+            parts.append(_iou(torch.sigmoid(logits), g.labels[v], ids))
+        own[id(g)] = OwnScore(g, ids, copies, memory, tuple(parts))
+        if kept is not None:
+            kept[g.index] = own[id(g)]
+    scores: list[float] = []
+    for g in checked:
+        scores.extend(own[id(g)].scores)
+        others = [own[id(o)].memory for o in checked if o is not g]
         if others:
+            if should_stop is not None and should_stop():
+                raise CheckStopped
             view = fresh(g.views[0])
             nearest = [others[-1]]
             logits = model.decode_logits(view, model.read_memory(view, view_of(others), nearest, readout))
@@ -108,10 +141,12 @@ def choose(
     copies: int,
     readout: ReadoutConfig,
     should_stop: Callable[[], bool] | None = None,
+    shipped_kept: OwnScores | None = None,
 ) -> tuple[LearnedVosModel, Choice]:
     """The model to run after a fit -> (model, what was chosen and why). ``spare()`` makes a new
-    head copy for the blend (only when it is needed)."""
-    score_shipped = held_out_iou(shipped, frames, ids, copies, readout, should_stop)
+    head copy for the blend (only when it is needed); ``shipped_kept``: the shipped heads' parts
+    kept between refits (:func:`held_out_iou`)."""
+    score_shipped = held_out_iou(shipped, frames, ids, copies, readout, should_stop, shipped_kept)
     score_fitted = held_out_iou(fitted, frames, ids, copies, readout, should_stop)
     if score_fitted >= score_shipped:
         return fitted, Choice("fitted", score_shipped, score_fitted)

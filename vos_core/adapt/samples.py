@@ -8,6 +8,7 @@ cached features, so a step costs only the heads it trains.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -90,18 +91,67 @@ def encode_given(
     copies: int,
     seed: int,
     device: torch.device,
+    workers: int = 1,
 ) -> GivenFrame:
     """A given frame (h×w×3 uint8) and its h×w labels, both at the processing size -> ``copies``
-    augmented copies and the frame itself, each encoded by ``model.encode_frame``."""
+    augmented copies and the frame itself, each encoded by ``model.encode_frame``, ``workers`` at
+    a time (each encoding is the same whatever runs beside it: ONNX Runtime and torch release the
+    GIL, so a second worker uses a core the encoder's own threads leave idle)."""
     rng = np.random.default_rng((seed, index))
-    views, masks = [], []
-    for img, m in augmented_views(rgb, labels, copies, rng):
+    pairs = augmented_views(rgb, labels, copies, rng)
+
+    def encode(img: np.ndarray) -> FrameFeatures:
         t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].to(device).float()
         with torch.inference_mode():
             f = model.encode_frame(t)
-        views.append(_recast(f, torch.float16))  # stored at half size, used as float32 (fresh)
-        masks.append(torch.from_numpy(np.ascontiguousarray(m)))
+        return _recast(f, torch.float16)  # stored at half size, used as float32 (fresh)
+
+    if workers > 1 and len(pairs) > 1:
+        with ThreadPoolExecutor(min(workers, len(pairs)), thread_name_prefix="vos-adapt-encode") as pool:
+            views = list(pool.map(encode, [img for img, _ in pairs]))
+    else:
+        views = [encode(img) for img, _ in pairs]
+    masks = [torch.from_numpy(np.ascontiguousarray(m)) for _, m in pairs]
     return GivenFrame(index=index, views=tuple(views), labels=torch.stack(masks).to(device))
+
+
+def _window(length: int, size: int, centre: float, align: int) -> tuple[int, int]:
+    """(start, size) of a window of at most ``size`` pixels in ``length``, about ``centre``, its
+    start a multiple of ``align`` (the whole length when it is no longer than ``size``)."""
+    if length <= size:
+        return 0, length
+    start = int(round((centre - size / 2) / align)) * align
+    return max(0, min(start, (length - size) // align * align)), size
+
+
+def crop_view(
+    frame: FrameFeatures, labels: torch.Tensor, size: int, align: int = 16
+) -> tuple[FrameFeatures, torch.Tensor]:
+    """A stored view and its h×w labels -> the window of at most ``size``×``size`` pixels about its
+    objects (``size`` and the window's corner multiples of ``align``, the coarsest feature stride):
+    every feature map cut at its own stride (views of the same storage; ``fresh`` copies them),
+    the labels cut alike. A view no larger than ``size`` comes back as it is."""
+    h, w = frame.image_hw
+    if h <= size and w <= size:
+        return frame, labels
+    ys, xs = torch.nonzero(labels, as_tuple=True)
+    cy, cx = (float(ys.float().mean()), float(xs.float().mean())) if ys.numel() else (h / 2, w / 2)
+    y0, ch = _window(h, size, cy, align)
+    x0, cw = _window(w, size, cx, align)
+
+    def cut(t: torch.Tensor) -> torch.Tensor:
+        sy, sx = round(h / t.shape[-2]), round(w / t.shape[-1])
+        rows = slice(y0 // sy, (y0 + ch) // sy) if ch < h else slice(None)
+        cols = slice(x0 // sx, (x0 + cw) // sx) if cw < w else slice(None)
+        return t[..., rows, cols]
+
+    key = cut(frame.key)
+    fine = frame.fine_key
+    if fine is not None:
+        fine = key if fine is frame.key else cut(fine)
+    skips = tuple(cut(t) for t in frame.skips)
+    out = type(frame)(key=key, fine_key=fine, skips=skips, image_hw=(ch, cw))
+    return out, labels[y0 : y0 + ch, x0 : x0 + cw]
 
 
 def one_hot(labels: torch.Tensor, ids: tuple[int, ...]) -> torch.Tensor:

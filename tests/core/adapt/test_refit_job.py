@@ -173,3 +173,24 @@ def test_strength_runs_part_of_the_way_and_a_correction_continues_the_full_fit()
     session.set_reference(4, VIDEO.labels(4))
     assert session.adapt() and tuner.warm  # continues from the full fit, not from the blend
     assert tuner.fitted is not fitted and session.model is not tuner.fitted
+
+
+def test_an_incremental_refit_trains_on_cut_views_and_a_full_one_on_whole_frames(monkeypatch) -> None:
+    from vos_core.adapt import heads
+
+    cuts: list[tuple[int, int]] = []
+    real = heads.crop_view
+
+    def recorded(*args: object, **kwargs: object):  # noqa: ANN202 - crop_view's own result
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
+        cuts.append(out[0].image_hw)
+        return out
+
+    monkeypatch.setattr(heads, "WARM_CROP", 64)
+    monkeypatch.setattr(heads, "crop_view", recorded)
+    session = _session(_config())
+    session.set_reference(0, VIDEO.labels(0))
+    assert session.adapt() and not cuts  # a full refit: whole frames
+    session.set_reference(4, VIDEO.labels(4))
+    assert session.adapt() and _tuner(session).warm
+    assert cuts and all(cut == (64, 64) for cut in cuts)  # 96×128 frames cut to 64×64

@@ -1,35 +1,38 @@
 """Runs a frozen frame encoder, through ONNX Runtime on the CPU when available.
 
-The plain-torch path is always there (training, GPUs, and as fallback). The ONNX graph is exported
-in memory once per input size (TF 'same' padding depends on it) and kept for the process.
+The plain-torch path is always there (training, GPUs, and as fallback). The ONNX graph depends on
+the input size (TF 'same' padding) and the weights: it comes from
+:func:`~vos_core.models.encoders.onnx_export.onnx_graph` (kept on disk, else exported in a child
+process, so the calling thread never holds the GIL through an export), and its ONNX Runtime
+session is shared by every encoder of the process with the same weights, size and threads (a new
+video's session reuses it).
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import logging
 import os
-import warnings
+import threading
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 import torch
 from torch import nn
 
 from vos_core.models.encoders.efficientnet_lite import EfficientNetLite, EncoderFeatures
+from vos_core.models.encoders.onnx_export import net_digest, onnx_graph
 
 log = logging.getLogger(__name__)
 
-
-class _Outputs(nn.Module):
-    def __init__(self, net: EfficientNetLite) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        f = self.net(x)
-        return f.s4, f.s8, f.s16
+#: ONNX Runtime sessions in use: (weights digest, height, width, threads) -> session (the most
+#: recently used last; each holds a copy of the weights, so only the latest few are kept)
+_SESSIONS: OrderedDict[tuple[str, int, int, int], object] = OrderedDict()
+_SESSIONS_LOCK = threading.Lock()
+MAX_SESSIONS = 8
+#: one lock per key while its session is made (an export can take seconds)
+_MAKING: dict[tuple[str, int, int, int], threading.Lock] = {}
 
 
 def onnxruntime_available() -> bool:
@@ -71,10 +74,13 @@ class FrozenEncoder:
         self.threads = threads or (os.cpu_count() or 1)
         self.accelerate = accelerate and onnxruntime_available()
         self._sessions: dict[tuple[int, int], object] = {}
+        self._digest: str | None = None  # of the weights the sessions were made for
 
     def reset_sessions(self) -> None:
-        """Drop the exported graphs (they hold a copy of the weights); the next call re-exports."""
+        """Forget this encoder's sessions and weights digest (the weights or threads changed): the
+        next call finds or makes the sessions for the weights it then has."""
         self._sessions.clear()
+        self._digest = None
 
     def _device(self) -> torch.device:
         return next(self.net.parameters()).device
@@ -97,24 +103,27 @@ class FrozenEncoder:
     def _session(self, hw: tuple[int, int]):  # noqa: ANN202 - onnxruntime type is optional
         sess = self._sessions.get(hw)
         if sess is None:
-            import onnxruntime as ort
-
-            buf = io.BytesIO()
-            dummy = torch.zeros(1, 3, *hw)
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(
-                    _Outputs(self.net).eval(), (dummy,), buf, input_names=["rgb"],
-                    output_names=["s4", "s8", "s16"], opset_version=17, dynamo=False,
-                )
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            opts.log_severity_level = 3
-            sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+            if self._digest is None:
+                self._digest = net_digest(self.net)
+            key = (self._digest, *hw, self.threads)
+            with _SESSIONS_LOCK:
+                making = _MAKING.setdefault(key, threading.Lock())
+            with making:  # one export per key, however many engines ask at once; other keys go on
+                with _SESSIONS_LOCK:
+                    sess = _SESSIONS.get(key)
+                if sess is None:
+                    try:
+                        sess = _new_session(onnx_graph(self.net, hw, self._digest), self.threads)
+                    except Exception as error:  # noqa: BLE001 - a damaged kept graph: export again
+                        log.warning("the kept ONNX encoder cannot be loaded (%s); exporting it again", error)
+                        sess = _new_session(onnx_graph(self.net, hw, self._digest, fresh=True), self.threads)
+                    log.info("encoder on ONNX Runtime for %sx%s", *hw)
+                with _SESSIONS_LOCK:
+                    _SESSIONS[key] = sess
+                    _SESSIONS.move_to_end(key)
+                    while len(_SESSIONS) > MAX_SESSIONS:
+                        _SESSIONS.popitem(last=False)
             self._sessions[hw] = sess
-            log.info("exported encoder to ONNX Runtime for %sx%s", *hw)
         return sess
 
     def __call__(self, rgb: torch.Tensor) -> EncoderFeatures:
@@ -128,3 +137,15 @@ class FrozenEncoder:
                 self.accelerate = False
         with torch.inference_mode():
             return self.net_on(rgb.device)(rgb)
+
+
+def _new_session(graph: bytes, threads: int):  # noqa: ANN202 - onnxruntime type is optional
+    """An ONNX Runtime CPU session of the serialised ``graph`` with ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])

@@ -39,3 +39,14 @@ def set_encoder_threads(model: nn.Module, threads: int) -> None:
             if isinstance(value, FrozenEncoder) and value.threads != threads:
                 value.threads = threads
                 value.reset_sessions()
+
+
+def model_encoder_threads(model: nn.Module) -> int:
+    """The intra-op threads of ``model``'s frame encoder (1 when it has none of its own)."""
+    found = [
+        value.threads
+        for module in model.modules()
+        for value in vars(module).values()
+        if isinstance(value, FrozenEncoder)
+    ]
+    return max(found, default=1)
