@@ -2,7 +2,7 @@
 
     python -m vos_core.rounds --davis ROOT --sequences a,b,c|FILE [--rounds 8]
         [--correction gt|clicks] [--pick truth|quality] [--adapt|--no-adapt]
-        [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N]
+        [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N] [--carry N]
         [--csv FILE] [--click-weights FILE] [--arch NAME] [--threads N]
 
 Round 0 is the first-frame pass (frame 0's mask given, the rest propagated). Each further round picks
@@ -50,6 +50,7 @@ from vos_core.errors import VosInputError
 from vos_core.evaluate import annotation_files
 from vos_core.inference.correction import CorrectionConfig, CorrectionRun
 from vos_core.inference.session import InferenceSession
+from vos_core.inference.transport import TransportConfig
 from vos_core.metrics import region_j, score_sequence
 from vos_core.models.base import VosModel
 from vos_core.threads import ThreadBudget
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--agree-iou", type=float, default=CorrectionConfig.agree_iou, metavar="X",
         help="a frame agrees when every object's IoU with its previous mask is >= X",
     )
+    p.add_argument(
+        "--carry", type=int, default=TransportConfig.frames, metavar="N",
+        help="frames on each side a correction is carried to by optical flow (0 = off)",
+    )
     p.add_argument("--click-weights", metavar="FILE", help="click model (default: weights/clicks.pt)")
     p.add_argument("--csv", metavar="FILE", help="also write one row per sequence and round")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -111,7 +116,10 @@ def correction_config(args: argparse.Namespace) -> CorrectionConfig:
     if args.update == "forward":
         return CorrectionConfig.forward_only()
     try:
-        return CorrectionConfig(fusion=args.fusion, agree_frames=args.agree_frames, agree_iou=args.agree_iou)
+        return CorrectionConfig(
+            fusion=args.fusion, agree_frames=args.agree_frames, agree_iou=args.agree_iou,
+            transport=TransportConfig(frames=args.carry),
+        )
     except ValueError as error:
         raise UsageError(str(error)) from error
 
@@ -281,6 +289,7 @@ def _main(args: argparse.Namespace) -> int:
     print(
         f"# rounds={args.rounds} correction={args.correction} pick={args.pick} adapt={config.adapt.enabled} "
         f"update={args.update} fusion={args.fusion} agree={args.agree_frames}@{args.agree_iou} "
+        f"carry={args.carry} "
         f"arch={config.arch}",
         flush=True,
     )

@@ -24,6 +24,7 @@ Typical use (the session already has the correction as a reference)::
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -32,10 +33,12 @@ from typing import Literal
 import numpy as np
 import torch
 
+from vos_core.inference.frames import FrameReader
 from vos_core.inference.objects import aggregate, probs_to_labels, upsample_to
 from vos_core.inference.predictions import Prediction
 from vos_core.inference.results import FrameResult
 from vos_core.inference.session import InferenceSession
+from vos_core.inference.transport import Carried, FlowTransport, TransportConfig
 
 __all__ = ["CorrectionConfig", "CorrectionRun", "CorrectionStats", "correction_spans", "fuse_labels"]
 
@@ -55,6 +58,9 @@ class CorrectionConfig:
         fusion) has IoU ≥ ``agree_iou`` with the previous one for every object (0: never early).
     until_reference: a forward-only run ends *on* the next reference (the older F6 semantics)
         instead of the frame before it.
+    transport: how the corrected mask is carried to its first neighbours by optical flow and
+        blended into the model's probabilities there (:mod:`vos_core.inference.transport`;
+        ``frames=0``: off).
     """
 
     both_sides: bool = True
@@ -62,6 +68,7 @@ class CorrectionConfig:
     agree_iou: float = 0.98
     agree_frames: int = 10
     until_reference: bool = False
+    transport: TransportConfig = field(default_factory=TransportConfig)
 
     def __post_init__(self) -> None:
         if self.fusion not in ("none", "distance", "quality", "both"):
@@ -72,7 +79,10 @@ class CorrectionConfig:
     @staticmethod
     def forward_only() -> CorrectionConfig:
         """The older re-propagation: forward to the next reference, nothing fused, no early stop."""
-        return CorrectionConfig(both_sides=False, fusion="none", agree_frames=0, until_reference=True)
+        return CorrectionConfig(
+            both_sides=False, fusion="none", agree_frames=0, until_reference=True,
+            transport=TransportConfig(frames=0),
+        )
 
 
 @dataclass
@@ -156,19 +166,30 @@ PREVIOUS_CONFIDENCE = 0.75
 
 
 def fuse_labels(
-    result: FrameResult, old_labels: np.ndarray, weight: float, exclusive: bool
+    result: FrameResult,
+    old_labels: np.ndarray | None,
+    weight: float,
+    exclusive: bool,
+    carried: Carried | None = None,
 ) -> np.ndarray:
-    """Fuse a new prediction (``result.probs``: O×h×w soft probabilities) with a previous mask (H×W
-    labels) at the frame's resolution: ``weight`` · new + (1 − weight) · old, argmax -> H×W uint8
-    labels. The previous mask counts as :data:`PREVIOUS_CONFIDENCE` for its label and the rest
-    shared by the others; objects the session no longer has count as background."""
+    """Fuse a new prediction (``result.probs``: O×h×w soft probabilities) with the correction carried
+    to this frame by optical flow (``carried``, blended first: :meth:`Carried.blend`) and with a
+    previous mask (H×W labels, or None) at the frame's resolution: ``weight`` · new + (1 − weight) ·
+    old, argmax -> H×W uint8 labels. The previous mask counts as :data:`PREVIOUS_CONFIDENCE` for its
+    label and the rest shared by the others; objects the session no longer has count as background."""
     ids = result.object_ids
-    if weight >= 1.0 or not ids:
+    if old_labels is None:
+        weight = 1.0
+    if (weight >= 1.0 and carried is None) or not ids:
         return result.labels
     hw = result.labels.shape
     rest = (1.0 - PREVIOUS_CONFIDENCE) / len(ids)  # each other label's share
     with torch.inference_mode():
         agg = upsample_to(aggregate(torch.from_numpy(result.probs).float(), exclusive), hw)
+        if carried is not None:
+            agg = carried.blend(agg)
+        if weight >= 1.0 or old_labels is None:
+            return probs_to_labels(agg, ids)
         agg = agg * weight + (1.0 - weight) * rest
         old = torch.from_numpy(old_labels)
         known = torch.zeros(hw, dtype=torch.bool)
@@ -190,6 +211,22 @@ def masks_agree(a: np.ndarray, b: np.ndarray, ids: Iterable[int], min_iou: float
         if union and np.count_nonzero(ma & mb) / union < min_iou:
             return False
     return True
+
+
+class _LockedFrames:
+    """The session's frame source behind a lock while a run reads frames for the optical flow beside
+    the session's prefetch thread (a video decoder is not thread-safe)."""
+
+    def __init__(self, frames: FrameReader) -> None:
+        self.inner = frames
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def read(self, index: int) -> np.ndarray:
+        with self._lock:
+            return self.inner.read(index)
 
 
 class CorrectionRun:
@@ -246,16 +283,35 @@ class CorrectionRun:
         t0 = time.perf_counter()
         self.session.adapt()
         self.stats.refit_s = time.perf_counter() - t0
-        for direction, end in self.stats.spans:
-            if self.should_stop is not None and self.should_stop():
-                return
-            yield from self._run(direction, end)
+        session = self.session
+        source = session.frames
+        carry = self.config.transport.frames > 0 and self.frame in session.annotations
+        if carry and source is not None:
+            session.frames = _LockedFrames(source)
+        try:
+            for direction, end in self.stats.spans:
+                if self.should_stop is not None and self.should_stop():
+                    return
+                yield from self._run(direction, end, carry)
+        finally:
+            session.frames = source
 
-    def _run(self, direction: Direction, end: int) -> Iterator[FrameResult]:
+    def _transport(self) -> FlowTransport:
+        """The corrected mask, ready to be carried frame by frame by optical flow."""
+        session = self.session
+        assert session.frames is not None
+        labels = session.annotations[self.frame]
+        return FlowTransport(
+            session.frames.read(self.frame), labels, session.object_ids, self.config.transport
+        )
+
+    def _run(self, direction: Direction, end: int, carry: bool) -> Iterator[FrameResult]:
         session, config, stats = self.session, self.config, self.stats
         log = session.predictions
+        exclusive = session.model.exclusive
         step = 1 if direction == "forward" else -1
         t0: float | None = time.perf_counter()
+        transport = self._transport() if carry else None
         frames = session.propagate(self.frame, end, direction, should_stop=self.should_stop)
         old = log.get(self.frame + step)  # read before the run records its own prediction
         agreeing = 0
@@ -267,15 +323,20 @@ class CorrectionRun:
                     yield result
                     t0 = time.perf_counter()
                     continue
+                carried = None
+                if transport is not None and not transport.done:
+                    assert session.frames is not None
+                    carried = transport.advance(session.frames.read(result.index))
                 labels = result.labels
                 if old is not None and old.shape == labels.shape:
                     previous = old.labels()
                     weight = fusion_weight(config, result, self.frame, old)
-                    labels = fuse_labels(result, previous, weight, session.model.exclusive)
+                    labels = fuse_labels(result, previous, weight, exclusive, carried)
                     same = masks_agree(labels, previous, result.object_ids, config.agree_iou)
                     agreeing = agreeing + 1 if same else 0
                     changed = not np.array_equal(labels, previous)
                 else:
+                    labels = fuse_labels(result, None, 1.0, exclusive, carried)
                     agreeing, changed = 0, True
                 if labels is not result.labels:
                     result = replace(result, labels=labels)
