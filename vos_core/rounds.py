@@ -135,16 +135,23 @@ def click_correction(
 ) -> tuple[np.ndarray, int]:
     """Correct ``pred`` (H×W labels) with simulated clicks, object by object, starting from its
     predicted mask (as the app's click tool does on a propagated frame): the protocol's next click,
-    at most :data:`MAX_CLICKS`, until IoU ≥ :data:`CLICK_TARGET`. -> (labels, clicks made). An
+    at most :data:`MAX_CLICKS`, until IoU ≥ :data:`CLICK_TARGET`. An object predicted where the
+    ground truth has none (it left or is hidden) is erased, counted as one click (the app's Clear
+    of that object): a click model cannot segment an absent object. -> (labels, clicks made). An
     object never takes another object's pixels."""
     from vos_core.interactive.clicks.simulate import next_click
 
     out = pred.copy()
     enc = None
     made = 0
-    for object_id in (int(v) for v in np.unique(gt) if v != 0):
+    for object_id in (int(v) for v in np.union1d(np.unique(gt), np.unique(pred)) if v != 0):
         target = gt == object_id
         current = out == object_id
+        if not target.any():
+            if current.any():
+                out[current] = 0
+                made += 1
+            continue
         prev: np.ndarray | None = current.astype(np.float32) if current.any() else None
         clicks = []
         while region_j(current, target) < CLICK_TARGET and len(clicks) < MAX_CLICKS:
