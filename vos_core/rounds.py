@@ -3,6 +3,7 @@
     python -m vos_core.rounds --davis ROOT --sequences a,b,c|FILE [--rounds 8]
         [--correction gt|clicks] [--pick truth|quality] [--adapt|--no-adapt]
         [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N] [--carry N]
+        [--adapt-strength X] [--adapt-growth X]
         [--csv FILE] [--click-weights FILE] [--arch NAME] [--threads N]
 
 Round 0 is the first-frame pass (frame 0's mask given, the rest propagated). Each further round picks
@@ -30,7 +31,7 @@ import io
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,7 +43,7 @@ from vos_core.cli_common import (
     run_cli,
     session_config,
 )
-from vos_core.config import SessionConfig
+from vos_core.config import AdaptConfig, SessionConfig
 from vos_core.data.atomic import atomic_write_bytes
 from vos_core.data.davis import DavisDataset, parse_sequence_arg
 from vos_core.data.masks import read_mask
@@ -104,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--carry", type=int, default=TransportConfig.frames, metavar="N",
         help="frames on each side a correction is carried to by optical flow (0 = off)",
+    )
+    p.add_argument(
+        "--adapt-strength", type=float, default=AdaptConfig.strength, metavar="X",
+        help="adaptation strength with one given mask (AdaptConfig.strength)",
+    )
+    p.add_argument(
+        "--adapt-growth", type=float, default=AdaptConfig.strength_growth, metavar="X",
+        help="added to the strength per further given mask (AdaptConfig.strength_growth)",
     )
     p.add_argument("--click-weights", metavar="FILE", help="click model (default: weights/clicks.pt)")
     p.add_argument("--csv", metavar="FILE", help="also write one row per sequence and round")
@@ -284,6 +293,11 @@ def _main(args: argparse.Namespace) -> int:
         annotation_files(dataset, seq)
     correction_config(args)
     config = session_config(args)
+    try:
+        adapt = replace(config.adapt, strength=args.adapt_strength, strength_growth=args.adapt_growth)
+        config = replace(config, adapt=adapt)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     ThreadBudget.of(config.threads).apply()
     from vos_core.models.registry import build_model
 
@@ -296,7 +310,7 @@ def _main(args: argparse.Namespace) -> int:
     print(
         f"# rounds={args.rounds} correction={args.correction} pick={args.pick} adapt={config.adapt.enabled} "
         f"update={args.update} fusion={args.fusion} agree={args.agree_frames}@{args.agree_iou} "
-        f"carry={args.carry} "
+        f"carry={args.carry} strength={args.adapt_strength}+{args.adapt_growth}/mask "
         f"arch={config.arch}",
         flush=True,
     )
