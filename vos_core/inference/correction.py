@@ -165,18 +165,26 @@ def fusion_weight(config: CorrectionConfig, result: FrameResult, start: int, old
 PREVIOUS_CONFIDENCE = 0.75
 
 
+def model_probs(result: FrameResult, exclusive: bool) -> torch.Tensor:
+    """A prediction's probabilities at the frame's resolution: (O+1)×H×W, background first."""
+    with torch.inference_mode():
+        return upsample_to(aggregate(torch.from_numpy(result.probs).float(), exclusive), result.labels.shape)
+
+
 def fuse_labels(
     result: FrameResult,
     old_labels: np.ndarray | None,
     weight: float,
     exclusive: bool,
     carried: Carried | None = None,
+    agg: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Fuse a new prediction (``result.probs``: O×h×w soft probabilities) with the correction carried
     to this frame by optical flow (``carried``, blended first: :meth:`Carried.blend`) and with a
     previous mask (H×W labels, or None) at the frame's resolution: ``weight`` · new + (1 − weight) ·
     old, argmax -> H×W uint8 labels. The previous mask counts as :data:`PREVIOUS_CONFIDENCE` for its
-    label and the rest shared by the others; objects the session no longer has count as background."""
+    label and the rest shared by the others; objects the session no longer has count as background.
+    ``agg``: :func:`model_probs` of ``result`` when the caller has them already."""
     ids = result.object_ids
     if old_labels is None:
         weight = 1.0
@@ -185,7 +193,8 @@ def fuse_labels(
     hw = result.labels.shape
     rest = (1.0 - PREVIOUS_CONFIDENCE) / len(ids)  # each other label's share
     with torch.inference_mode():
-        agg = upsample_to(aggregate(torch.from_numpy(result.probs).float(), exclusive), hw)
+        if agg is None:
+            agg = model_probs(result, exclusive)
         if carried is not None:
             agg = carried.blend(agg)
         if weight >= 1.0 or old_labels is None:
@@ -323,22 +332,26 @@ class CorrectionRun:
                     yield result
                     t0 = time.perf_counter()
                     continue
-                carried = None
+                carried = agg = None
                 if transport is not None and not transport.done:
                     assert session.frames is not None
                     carried = transport.advance(session.frames.read(result.index))
+                if carried is not None:
+                    agg = model_probs(result, exclusive)
+                    lifted = carried.lift(agg, result.object_quality)
+                    result = replace(result, object_quality=lifted, quality=min(lifted, default=1.0))
                 labels = result.labels
                 if old is not None and old.shape == labels.shape:
                     previous = old.labels()
                     weight = fusion_weight(config, result, self.frame, old)
-                    labels = fuse_labels(result, previous, weight, exclusive, carried)
+                    labels = fuse_labels(result, previous, weight, exclusive, carried, agg)
                     same = masks_agree(labels, previous, result.object_ids, config.agree_iou)
                     agreeing = agreeing + 1 if same else 0
                     changed = not np.array_equal(labels, previous)
                 else:
-                    labels = fuse_labels(result, None, 1.0, exclusive, carried)
+                    labels = fuse_labels(result, None, 1.0, exclusive, carried, agg)
                     agreeing, changed = 0, True
-                if labels is not result.labels:
+                if labels is not result.labels or carried is not None:
                     result = replace(result, labels=labels)
                     log.record(result.index, labels, result.object_ids, result.object_quality, self.frame)
                 stats.predicted.append(result.index)

@@ -98,6 +98,20 @@ class Carried:
                 gate = min(gate, (seen - self.agree_low) / (self.agree_high - self.agree_low))
         return min(1.0, max(0.0, gate))
 
+    def lift(self, agg: torch.Tensor, object_quality: tuple[float, ...]) -> tuple[float, ...]:
+        """The estimated quality of each object (``object_quality``, in slot order) once the carried
+        mask is blended into ``agg``: an object whose pixels come by a share ``s`` from the
+        correction (the mean of trust · gate over its carried mask) scores ``s + (1 − s) · q``: the
+        quality head judges the model's own mask, and a frame rebuilt from a correction must not
+        stay ranked worst (the next round would correct the correction's neighbour again)."""
+        gate = self.gate(agg)
+        lifted = []
+        for slot, q in enumerate(object_quality, start=1):
+            carried = self.probs[slot] > 0.5 if slot < self.probs.shape[0] else None
+            share = float(self.trust[carried].mean()) * gate if carried is not None and carried.any() else 0.0
+            lifted.append(share + (1.0 - share) * float(q))
+        return tuple(lifted)
+
     def blend(self, agg: torch.Tensor) -> torch.Tensor:
         """(O+1)×H×W model probabilities at the frame's resolution -> the blend (1 − t) · agg +
         t · carried (same shape), t = trust · :meth:`gate`."""

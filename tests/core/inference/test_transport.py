@@ -81,3 +81,15 @@ def test_a_smaller_flow_scale_still_carries_the_mask() -> None:
     transport = FlowTransport(video.read(0), video.labels(0), (1,), TransportConfig(scale=0.5))
     carried = transport.advance(video.read(1))
     assert carried is not None and iou(carried.probs.argmax(0).numpy() == 1, video.labels(1) == 1) > 0.85
+
+
+def test_the_quality_of_a_frame_rebuilt_from_the_correction_is_lifted() -> None:
+    labels = np.zeros((32, 32), np.uint8)
+    labels[8:24, 8:24] = 1
+    probs = one_hot_agg(labels, (1,))
+    sure = Carried(probs, torch.ones(32, 32), 1, 0.2, 0.4)
+    assert sure.lift(probs, (0.3,)) == pytest.approx((1.0,))
+    half = Carried(probs, torch.full((32, 32), 0.5), 2, 0.2, 0.4)
+    assert half.lift(probs, (0.4,)) == pytest.approx((0.5 + 0.5 * 0.4,))
+    empty = one_hot_agg(np.zeros_like(labels), (1,))  # gated off: the model's own estimate stays
+    assert sure.lift(empty, (0.3,)) == pytest.approx((0.3,))
