@@ -74,6 +74,7 @@ class RoundResult:
     propagate_s: float
     click_s: float
     frames_run: int
+    carry_s: float = 0.0
 
     @property
     def compute_s(self) -> float:
@@ -229,13 +230,14 @@ def run_sequence(
             results.append(
                 RoundResult(
                     seq, rnd, score.jf, frame if rnd else -1, clicks, run.stats.refit_s,
-                    run.stats.propagate_s, click_s, len(run.stats.predicted),
+                    run.stats.propagate_s, click_s, len(run.stats.predicted), run.stats.carry_s,
                 )
             )
             r = results[-1]
             print(
                 f"{seq}  round={rnd}  frame={r.frame}  J&F={r.jf:.4f}  refit={r.refit_s:.1f}s  "
-                f"propagate={r.propagate_s:.1f}s  frames={r.frames_run}  clicks={r.clicks}",
+                f"propagate={r.propagate_s:.1f}s (flow {r.carry_s:.1f}s)  frames={r.frames_run}  "
+                f"clicks={r.clicks}",
                 flush=True,
             )
     return results

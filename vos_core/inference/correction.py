@@ -88,7 +88,8 @@ class CorrectionConfig:
 @dataclass
 class CorrectionStats:
     """What one correction run did: the runs planned (direction, last frame), the frames
-    re-predicted and those whose mask changed, the runs that stopped early, and its seconds."""
+    re-predicted and those whose mask changed, the runs that stopped early, and its seconds
+    (``carry_s``: the optical flow's part of ``propagate_s``)."""
 
     frame: int
     spans: list[tuple[Direction, int]] = field(default_factory=list)
@@ -97,6 +98,7 @@ class CorrectionStats:
     stopped_early: list[Direction] = field(default_factory=list)
     refit_s: float = 0.0
     propagate_s: float = 0.0
+    carry_s: float = 0.0
 
     def summary(self, refit_s: float | None = None) -> str:
         """One line for a status bar: what ran and how long it took (``refit_s``: the refit's
@@ -335,7 +337,9 @@ class CorrectionRun:
                 carried = agg = None
                 if transport is not None and not transport.done:
                     assert session.frames is not None
+                    tc = time.perf_counter()
                     carried = transport.advance(session.frames.read(result.index))
+                    stats.carry_s += time.perf_counter() - tc
                 if carried is not None:
                     agg = model_probs(result, exclusive)
                     lifted = carried.lift(agg, result.object_quality)
