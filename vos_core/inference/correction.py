@@ -10,6 +10,10 @@ replaced), and a run stops early once the masks it gives (after fusion) agree wi
 previous ones (IoU ≥ ``agree_iou`` for every object) on ``agree_frames`` consecutive frames: the
 new prediction's weight only falls further away from the correction, so past that point the
 correction changes next to nothing, and a correction on a long video costs seconds, not a pass.
+Before that fusion, on the first ``transport.frames`` frames of each side the corrected mask itself,
+carried by optical flow, is blended into the model's probabilities (:mod:`vos_core.inference.transport`:
+thin parts the model cannot segment at its processing height survive there), and those frames'
+quality estimates are lifted by the carried share.
 
 ``CorrectionConfig.forward_only()`` is the app's older F6 behaviour (forward to the next reference,
 inclusive, no fusion, no early stop), kept as the benchmark's baseline.
