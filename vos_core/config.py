@@ -82,6 +82,8 @@ class AdaptConfig:
     the last fit (same objects), the new fit starts from the previous one instead of the shipped
     weights (0 = always a full refit).
     strength: the fit used is ``θ_shipped + strength · (θ_fitted - θ_shipped)`` ("heads"; 1 = as fitted).
+    strength_growth: added to ``strength`` per given mask beyond the first, up to 1 (more masks spread
+        over the video make a fit safer; the held-out check still guards it; 0 = fixed strength).
 
     Chosen on the dev split (stcn) and on training sequences where the shipped heads are strong
     (a stand-in for the held-out videos that adaptation hurt): strength 0.5 scores dev J&F 0.831,
@@ -107,6 +109,7 @@ class AdaptConfig:
     holdout: int = 2
     warm_steps: int = 20
     strength: float = 0.5
+    strength_growth: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in ("heads", "target"):
@@ -117,8 +120,11 @@ class AdaptConfig:
             )
         if self.ridge <= 0 or self.fusion < 0:
             raise ValueError("invalid target-model settings (ridge > 0, fusion >= 0)")
-        if self.holdout < 0 or self.warm_steps < 0 or not 0 < self.strength <= 1:
-            raise ValueError("invalid adaptation settings (holdout >= 0, warm_steps >= 0, 0 < strength <= 1)")
+        if self.holdout < 0 or self.warm_steps < 0 or not 0 < self.strength <= 1 or self.strength_growth < 0:
+            raise ValueError(
+                "invalid adaptation settings (holdout >= 0, warm_steps >= 0, 0 < strength <= 1, "
+                "strength_growth >= 0)"
+            )
 
 
 @dataclass(frozen=True)

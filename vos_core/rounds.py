@@ -2,7 +2,8 @@
 
     python -m vos_core.rounds --davis ROOT --sequences a,b,c|FILE [--rounds 8]
         [--correction gt|clicks] [--pick truth|quality] [--adapt|--no-adapt]
-        [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N]
+        [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N] [--carry N]
+        [--adapt-strength X] [--adapt-growth X]
         [--csv FILE] [--click-weights FILE] [--arch NAME] [--threads N]
 
 Round 0 is the first-frame pass (frame 0's mask given, the rest propagated). Each further round picks
@@ -30,7 +31,7 @@ import io
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,7 +43,7 @@ from vos_core.cli_common import (
     run_cli,
     session_config,
 )
-from vos_core.config import SessionConfig
+from vos_core.config import AdaptConfig, SessionConfig
 from vos_core.data.atomic import atomic_write_bytes
 from vos_core.data.davis import DavisDataset, parse_sequence_arg
 from vos_core.data.masks import read_mask
@@ -50,6 +51,7 @@ from vos_core.errors import VosInputError
 from vos_core.evaluate import annotation_files
 from vos_core.inference.correction import CorrectionConfig, CorrectionRun
 from vos_core.inference.session import InferenceSession
+from vos_core.inference.transport import TransportConfig
 from vos_core.metrics import region_j, score_sequence
 from vos_core.models.base import VosModel
 from vos_core.threads import ThreadBudget
@@ -72,6 +74,7 @@ class RoundResult:
     propagate_s: float
     click_s: float
     frames_run: int
+    carry_s: float = 0.0
 
     @property
     def compute_s(self) -> float:
@@ -100,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--agree-iou", type=float, default=CorrectionConfig.agree_iou, metavar="X",
         help="a frame agrees when every object's IoU with its previous mask is >= X",
     )
+    p.add_argument(
+        "--carry", type=int, default=TransportConfig.frames, metavar="N",
+        help="frames on each side a correction is carried to by optical flow (0 = off)",
+    )
+    p.add_argument(
+        "--adapt-strength", type=float, default=AdaptConfig.strength, metavar="X",
+        help="adaptation strength with one given mask (AdaptConfig.strength)",
+    )
+    p.add_argument(
+        "--adapt-growth", type=float, default=AdaptConfig.strength_growth, metavar="X",
+        help="added to the strength per further given mask (AdaptConfig.strength_growth)",
+    )
     p.add_argument("--click-weights", metavar="FILE", help="click model (default: weights/clicks.pt)")
     p.add_argument("--csv", metavar="FILE", help="also write one row per sequence and round")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -111,7 +126,10 @@ def correction_config(args: argparse.Namespace) -> CorrectionConfig:
     if args.update == "forward":
         return CorrectionConfig.forward_only()
     try:
-        return CorrectionConfig(fusion=args.fusion, agree_frames=args.agree_frames, agree_iou=args.agree_iou)
+        return CorrectionConfig(
+            fusion=args.fusion, agree_frames=args.agree_frames, agree_iou=args.agree_iou,
+            transport=TransportConfig(frames=args.carry),
+        )
     except ValueError as error:
         raise UsageError(str(error)) from error
 
@@ -127,16 +145,23 @@ def click_correction(
 ) -> tuple[np.ndarray, int]:
     """Correct ``pred`` (H×W labels) with simulated clicks, object by object, starting from its
     predicted mask (as the app's click tool does on a propagated frame): the protocol's next click,
-    at most :data:`MAX_CLICKS`, until IoU ≥ :data:`CLICK_TARGET`. -> (labels, clicks made). An
+    at most :data:`MAX_CLICKS`, until IoU ≥ :data:`CLICK_TARGET`. An object predicted where the
+    ground truth has none (it left or is hidden) is erased, counted as one click (the app's Clear
+    of that object): a click model cannot segment an absent object. -> (labels, clicks made). An
     object never takes another object's pixels."""
     from vos_core.interactive.clicks.simulate import next_click
 
     out = pred.copy()
     enc = None
     made = 0
-    for object_id in (int(v) for v in np.unique(gt) if v != 0):
+    for object_id in (int(v) for v in np.union1d(np.unique(gt), np.unique(pred)) if v != 0):
         target = gt == object_id
         current = out == object_id
+        if not target.any():
+            if current.any():
+                out[current] = 0
+                made += 1
+            continue
         prev: np.ndarray | None = current.astype(np.float32) if current.any() else None
         clicks = []
         while region_j(current, target) < CLICK_TARGET and len(clicks) < MAX_CLICKS:
@@ -205,13 +230,14 @@ def run_sequence(
             results.append(
                 RoundResult(
                     seq, rnd, score.jf, frame if rnd else -1, clicks, run.stats.refit_s,
-                    run.stats.propagate_s, click_s, len(run.stats.predicted),
+                    run.stats.propagate_s, click_s, len(run.stats.predicted), run.stats.carry_s,
                 )
             )
             r = results[-1]
             print(
                 f"{seq}  round={rnd}  frame={r.frame}  J&F={r.jf:.4f}  refit={r.refit_s:.1f}s  "
-                f"propagate={r.propagate_s:.1f}s  frames={r.frames_run}  clicks={r.clicks}",
+                f"propagate={r.propagate_s:.1f}s (flow {r.carry_s:.1f}s)  frames={r.frames_run}  "
+                f"clicks={r.clicks}",
                 flush=True,
             )
     return results
@@ -269,6 +295,11 @@ def _main(args: argparse.Namespace) -> int:
         annotation_files(dataset, seq)
     correction_config(args)
     config = session_config(args)
+    try:
+        adapt = replace(config.adapt, strength=args.adapt_strength, strength_growth=args.adapt_growth)
+        config = replace(config, adapt=adapt)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     ThreadBudget.of(config.threads).apply()
     from vos_core.models.registry import build_model
 
@@ -281,6 +312,7 @@ def _main(args: argparse.Namespace) -> int:
     print(
         f"# rounds={args.rounds} correction={args.correction} pick={args.pick} adapt={config.adapt.enabled} "
         f"update={args.update} fusion={args.fusion} agree={args.agree_frames}@{args.agree_iou} "
+        f"carry={args.carry} strength={args.adapt_strength}+{args.adapt_growth}/mask "
         f"arch={config.arch}",
         flush=True,
     )

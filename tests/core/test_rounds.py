@@ -77,3 +77,17 @@ def test_bad_input_is_one_error_line(davis: Path, capsys: pytest.CaptureFixture[
 def test_area_under_curve() -> None:
     assert rounds.area_under_curve([0.5, 0.7, 0.9]) == pytest.approx(0.7)
     assert rounds.area_under_curve([0.8]) == pytest.approx(0.8)
+
+
+def test_a_click_correction_erases_an_object_the_ground_truth_does_not_have() -> None:
+    pred = np.zeros((20, 20), np.uint8)
+    pred[2:8, 2:8] = 1  # predicted where the object has left
+    pred[10:18, 10:18] = 2  # right already (IoU 1): no click
+    gt = np.where(pred == 2, 2, 0).astype(np.uint8)
+    out, made = rounds.click_correction(object(), np.zeros((20, 20, 3), np.uint8), pred, gt)
+    assert made == 1 and np.array_equal(out, gt)
+
+
+def test_carry_must_not_be_negative(davis: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert rounds.main(["--davis", str(davis), "--carry", "-1"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -162,9 +162,10 @@ class HeadTuner:
             p.requires_grad_(False)
         self.warm = warm
         model: LearnedVosModel = tuned
-        if cfg.strength < 1.0:  # run part of the way from the shipped weights to the fit
+        strength = min(1.0, cfg.strength + cfg.strength_growth * (len(frames) - 1))
+        if strength < 1.0:  # run part of the way from the shipped weights to the fit
             model = head_copy(self.base)
-            blend(self.base, tuned, model, cfg.strength)
+            blend(self.base, tuned, model, strength)
         if cfg.holdout > 0:
             kept = self.shipped_scores
             for index in [i for i, own in kept.items() if given.get(i) is not own.frame]:

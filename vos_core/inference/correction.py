@@ -10,6 +10,10 @@ replaced), and a run stops early once the masks it gives (after fusion) agree wi
 previous ones (IoU ≥ ``agree_iou`` for every object) on ``agree_frames`` consecutive frames: the
 new prediction's weight only falls further away from the correction, so past that point the
 correction changes next to nothing, and a correction on a long video costs seconds, not a pass.
+Before that fusion, on the first ``transport.frames`` frames of each side the corrected mask itself,
+carried by optical flow, is blended into the model's probabilities (:mod:`vos_core.inference.transport`:
+thin parts the model cannot segment at its processing height survive there), and those frames'
+quality estimates are lifted by the carried share.
 
 ``CorrectionConfig.forward_only()`` is the app's older F6 behaviour (forward to the next reference,
 inclusive, no fusion, no early stop), kept as the benchmark's baseline.
@@ -24,6 +28,7 @@ Typical use (the session already has the correction as a reference)::
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -32,10 +37,12 @@ from typing import Literal
 import numpy as np
 import torch
 
+from vos_core.inference.frames import FrameReader
 from vos_core.inference.objects import aggregate, probs_to_labels, upsample_to
 from vos_core.inference.predictions import Prediction
 from vos_core.inference.results import FrameResult
 from vos_core.inference.session import InferenceSession
+from vos_core.inference.transport import Carried, FlowTransport, TransportConfig
 
 __all__ = ["CorrectionConfig", "CorrectionRun", "CorrectionStats", "correction_spans", "fuse_labels"]
 
@@ -55,6 +62,9 @@ class CorrectionConfig:
         fusion) has IoU ≥ ``agree_iou`` with the previous one for every object (0: never early).
     until_reference: a forward-only run ends *on* the next reference (the older F6 semantics)
         instead of the frame before it.
+    transport: how the corrected mask is carried to its first neighbours by optical flow and
+        blended into the model's probabilities there (:mod:`vos_core.inference.transport`;
+        ``frames=0``: off).
     """
 
     both_sides: bool = True
@@ -62,6 +72,7 @@ class CorrectionConfig:
     agree_iou: float = 0.98
     agree_frames: int = 10
     until_reference: bool = False
+    transport: TransportConfig = field(default_factory=TransportConfig)
 
     def __post_init__(self) -> None:
         if self.fusion not in ("none", "distance", "quality", "both"):
@@ -72,13 +83,17 @@ class CorrectionConfig:
     @staticmethod
     def forward_only() -> CorrectionConfig:
         """The older re-propagation: forward to the next reference, nothing fused, no early stop."""
-        return CorrectionConfig(both_sides=False, fusion="none", agree_frames=0, until_reference=True)
+        return CorrectionConfig(
+            both_sides=False, fusion="none", agree_frames=0, until_reference=True,
+            transport=TransportConfig(frames=0),
+        )
 
 
 @dataclass
 class CorrectionStats:
     """What one correction run did: the runs planned (direction, last frame), the frames
-    re-predicted and those whose mask changed, the runs that stopped early, and its seconds."""
+    re-predicted and those whose mask changed, the runs that stopped early, and its seconds
+    (``carry_s``: the optical flow's part of ``propagate_s``)."""
 
     frame: int
     spans: list[tuple[Direction, int]] = field(default_factory=list)
@@ -87,6 +102,7 @@ class CorrectionStats:
     stopped_early: list[Direction] = field(default_factory=list)
     refit_s: float = 0.0
     propagate_s: float = 0.0
+    carry_s: float = 0.0
 
     def summary(self, refit_s: float | None = None) -> str:
         """One line for a status bar: what ran and how long it took (``refit_s``: the refit's
@@ -155,20 +171,40 @@ def fusion_weight(config: CorrectionConfig, result: FrameResult, start: int, old
 PREVIOUS_CONFIDENCE = 0.75
 
 
+def model_probs(result: FrameResult, exclusive: bool) -> torch.Tensor:
+    """A prediction's probabilities at the frame's resolution: (O+1)×H×W, background first."""
+    with torch.inference_mode():
+        return upsample_to(aggregate(torch.from_numpy(result.probs).float(), exclusive), result.labels.shape)
+
+
 def fuse_labels(
-    result: FrameResult, old_labels: np.ndarray, weight: float, exclusive: bool
+    result: FrameResult,
+    old_labels: np.ndarray | None,
+    weight: float,
+    exclusive: bool,
+    carried: Carried | None = None,
+    agg: torch.Tensor | None = None,
 ) -> np.ndarray:
-    """Fuse a new prediction (``result.probs``: O×h×w soft probabilities) with a previous mask (H×W
-    labels) at the frame's resolution: ``weight`` · new + (1 − weight) · old, argmax -> H×W uint8
-    labels. The previous mask counts as :data:`PREVIOUS_CONFIDENCE` for its label and the rest
-    shared by the others; objects the session no longer has count as background."""
+    """Fuse a new prediction (``result.probs``: O×h×w soft probabilities) with the correction carried
+    to this frame by optical flow (``carried``, blended first: :meth:`Carried.blend`) and with a
+    previous mask (H×W labels, or None) at the frame's resolution: ``weight`` · new + (1 − weight) ·
+    old, argmax -> H×W uint8 labels. The previous mask counts as :data:`PREVIOUS_CONFIDENCE` for its
+    label and the rest shared by the others; objects the session no longer has count as background.
+    ``agg``: :func:`model_probs` of ``result`` when the caller has them already."""
     ids = result.object_ids
-    if weight >= 1.0 or not ids:
+    if old_labels is None:
+        weight = 1.0
+    if (weight >= 1.0 and carried is None) or not ids:
         return result.labels
     hw = result.labels.shape
     rest = (1.0 - PREVIOUS_CONFIDENCE) / len(ids)  # each other label's share
     with torch.inference_mode():
-        agg = upsample_to(aggregate(torch.from_numpy(result.probs).float(), exclusive), hw)
+        if agg is None:
+            agg = model_probs(result, exclusive)
+        if carried is not None:
+            agg = carried.blend(agg)
+        if weight >= 1.0 or old_labels is None:
+            return probs_to_labels(agg, ids)
         agg = agg * weight + (1.0 - weight) * rest
         old = torch.from_numpy(old_labels)
         known = torch.zeros(hw, dtype=torch.bool)
@@ -190,6 +226,22 @@ def masks_agree(a: np.ndarray, b: np.ndarray, ids: Iterable[int], min_iou: float
         if union and np.count_nonzero(ma & mb) / union < min_iou:
             return False
     return True
+
+
+class _LockedFrames:
+    """The session's frame source behind a lock while a run reads frames for the optical flow beside
+    the session's prefetch thread (a video decoder is not thread-safe)."""
+
+    def __init__(self, frames: FrameReader) -> None:
+        self.inner = frames
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def read(self, index: int) -> np.ndarray:
+        with self._lock:
+            return self.inner.read(index)
 
 
 class CorrectionRun:
@@ -246,16 +298,35 @@ class CorrectionRun:
         t0 = time.perf_counter()
         self.session.adapt()
         self.stats.refit_s = time.perf_counter() - t0
-        for direction, end in self.stats.spans:
-            if self.should_stop is not None and self.should_stop():
-                return
-            yield from self._run(direction, end)
+        session = self.session
+        source = session.frames
+        carry = self.config.transport.frames > 0 and self.frame in session.annotations
+        if carry and source is not None:
+            session.frames = _LockedFrames(source)
+        try:
+            for direction, end in self.stats.spans:
+                if self.should_stop is not None and self.should_stop():
+                    return
+                yield from self._run(direction, end, carry)
+        finally:
+            session.frames = source
 
-    def _run(self, direction: Direction, end: int) -> Iterator[FrameResult]:
+    def _transport(self) -> FlowTransport:
+        """The corrected mask, ready to be carried frame by frame by optical flow."""
+        session = self.session
+        assert session.frames is not None
+        labels = session.annotations[self.frame]
+        return FlowTransport(
+            session.frames.read(self.frame), labels, session.object_ids, self.config.transport
+        )
+
+    def _run(self, direction: Direction, end: int, carry: bool) -> Iterator[FrameResult]:
         session, config, stats = self.session, self.config, self.stats
         log = session.predictions
+        exclusive = session.model.exclusive
         step = 1 if direction == "forward" else -1
         t0: float | None = time.perf_counter()
+        transport = self._transport() if carry else None
         frames = session.propagate(self.frame, end, direction, should_stop=self.should_stop)
         old = log.get(self.frame + step)  # read before the run records its own prediction
         agreeing = 0
@@ -267,17 +338,28 @@ class CorrectionRun:
                     yield result
                     t0 = time.perf_counter()
                     continue
+                carried = agg = None
+                if transport is not None and not transport.done:
+                    assert session.frames is not None
+                    tc = time.perf_counter()
+                    carried = transport.advance(session.frames.read(result.index))
+                    stats.carry_s += time.perf_counter() - tc
+                if carried is not None:
+                    agg = model_probs(result, exclusive)
+                    lifted = carried.lift(agg, result.object_quality)
+                    result = replace(result, object_quality=lifted, quality=min(lifted, default=1.0))
                 labels = result.labels
                 if old is not None and old.shape == labels.shape:
                     previous = old.labels()
                     weight = fusion_weight(config, result, self.frame, old)
-                    labels = fuse_labels(result, previous, weight, session.model.exclusive)
+                    labels = fuse_labels(result, previous, weight, exclusive, carried, agg)
                     same = masks_agree(labels, previous, result.object_ids, config.agree_iou)
                     agreeing = agreeing + 1 if same else 0
                     changed = not np.array_equal(labels, previous)
                 else:
+                    labels = fuse_labels(result, None, 1.0, exclusive, carried, agg)
                     agreeing, changed = 0, True
-                if labels is not result.labels:
+                if labels is not result.labels or carried is not None:
                     result = replace(result, labels=labels)
                     log.record(result.index, labels, result.object_ids, result.object_quality, self.frame)
                 stats.predicted.append(result.index)

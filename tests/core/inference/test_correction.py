@@ -4,7 +4,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
+from tests.core.inference.test_transport import one_hot_agg
 from tests.core.synthetic import SyntheticVideo, iou
 from vos_core.config import AdaptConfig, SessionConfig
 from vos_core.inference.correction import (
@@ -17,6 +19,7 @@ from vos_core.inference.correction import (
 )
 from vos_core.inference.predictions import Prediction
 from vos_core.inference.session import InferenceSession
+from vos_core.inference.transport import Carried, TransportConfig
 
 NO_ADAPT = SessionConfig(adapt=AdaptConfig(enabled=False))
 
@@ -145,3 +148,33 @@ def test_forget_shown_drops_kept_predictions(model) -> None:
     assert len(s.predictions) == 5 and s.predictions.nbytes() < 5 * video.labels(1).size
     s.forget_shown([2, 3])
     assert s.predictions.frames() == [1, 4, 5]
+
+
+def test_the_correction_carried_by_flow_is_blended_in_first(model) -> None:
+    video = SyntheticVideo(n=4)
+    s = InferenceSession(video, NO_ADAPT, model=model)
+    s.annotate(0, video.labels(0))
+    result = next(s.propagate(0, 1))
+    shifted = np.roll(result.labels, 6, axis=1)
+    carried = Carried(one_hot_agg(shifted, result.object_ids), torch.ones(video.hw), 1, 0.0, 1e-3)
+    assert np.array_equal(fuse_labels(result, None, 1.0, s.model.exclusive, carried), shifted)
+    # then the previous mask: all its weight gives the previous mask whatever was carried
+    wrong = np.roll(result.labels, 40, axis=1)
+    assert np.array_equal(fuse_labels(result, wrong, 0.0, s.model.exclusive, carried), wrong)
+
+
+def test_a_run_carries_the_correction_and_gives_the_frames_back(model) -> None:
+    video = SyntheticVideo(n=12)
+    s = InferenceSession(video, NO_ADAPT, model=model)
+    s.set_reference(0, video.labels(0))
+    list(CorrectionRun(s, 0, CorrectionConfig(transport=TransportConfig(frames=0))))
+    s.set_reference(6, video.labels(6))
+    off = {r.index: r.labels for r in CorrectionRun(s, 6, CorrectionConfig(agree_frames=0,
+                                                                           transport=TransportConfig(frames=0)))}
+    s.set_reference(6, video.labels(6))
+    run = CorrectionRun(s, 6, CorrectionConfig(agree_frames=0, transport=TransportConfig(frames=2)))
+    on = {r.index: r.labels for r in run}
+    assert s.frames is video  # the locked view of the frames lasts as long as the run
+    assert sorted(on) == sorted(off) == [*range(1, 6), *range(7, 12)]
+    for i in (5, 7):  # next to the correction, the carried mask blended in
+        assert iou(on[i] == 1, video.labels(i) == 1) > 0.8
