@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="model: radius of the edge-snapping guided filter (0 = off; default: the model's)",
     )
     p.add_argument(
+        "--refine-rel",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: cap the guided filter's radius at F times the mask's short side (0 = no cap)",
+    )
+    p.add_argument(
         "--zoom-size",
         type=non_negative_int,
         default=None,
@@ -112,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="K",
         help="model: clicks before zooming in",
+    )
+    p.add_argument(
+        "--zoom-early",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="model: the first K clicks also re-run on the zoom crop around their prediction",
     )
     p.add_argument("--no-local", action="store_true", help="model: no click-local steps")
     p.add_argument(
@@ -136,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("on", "off"),
         default=None,
         help="model: a negative click drops the whole mask region under it (default: the model's)",
+    )
+    p.add_argument(
+        "--split-negative",
+        choices=("on", "off"),
+        default=None,
+        help="model: a negative click on a look-alike touching the object splits it off (watershed)",
     )
     p.add_argument(
         "--seeded",
@@ -221,6 +241,7 @@ def _zoom(zoom: ZoomIn | None, args: argparse.Namespace) -> ZoomIn | None:
         "expansion": args.zoom_expansion,
         "min_crop": args.zoom_min_crop,
         "skip_clicks": args.zoom_skip,
+        "early": args.zoom_early,
     }
     return replace(zoom or ZoomIn(), **{k: v for k, v in changes.items() if v is not None})
 
@@ -234,6 +255,7 @@ def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine |
         "size": args.local_size,
         "rel_side": args.local_side,
         "drop_negative": None if args.drop_negative is None else args.drop_negative == "on",
+        "split_negative": None if args.split_negative is None else args.split_negative == "on",
         "seeded": None if args.seeded is None else args.seeded == "on",
         "seeded_clicks": args.seeded_clicks,
         "fragment": args.fragment,
@@ -258,6 +280,8 @@ def _main(args: argparse.Namespace) -> int:
         segmenter = ClickSegmenter.load(args.weights, work_height=args.work_height, threads=args.threads)
         if args.refine_radius is not None:
             segmenter.refine_radius = args.refine_radius
+        if args.refine_rel is not None:
+            segmenter.refine_rel = args.refine_rel
         segmenter.zoom = _zoom(segmenter.zoom, args)
         segmenter.local = _local(segmenter.local, args)
         method = ModelMethod(segmenter)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from tests.core.interactive.helpers import disk_image
@@ -101,3 +102,37 @@ def test_zoom_crops_the_working_image_when_the_frame_is_not_kept(one_thread: Non
     prob = seg.predict(wrapped, [Click(40, 50, True), Click(45, 52, True)], gt)
     assert prob.shape == gt.shape and np.isfinite(prob).all()
     assert len(encoder.calls) == 2  # the full frame once, then the crop
+
+
+def test_early_zoom_runs_the_first_click_again_on_the_crop_around_its_prediction(
+    one_thread: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = _Counting(EfficientNetLite())
+    zoom = ZoomIn(skip_clicks=2, early=1, size=64, min_crop=0.2)
+    seg = ClickSegmenter(ClickHead(), encoder, work_height=64, zoom=zoom, local=None)
+    img, gt = disk_image(hw=(90, 120), centre=(30, 40), radius=10)
+    enc = seg.encode(img)
+    runs: list[tuple[tuple[int, int, int, int], np.ndarray | None]] = []
+
+    def head(feats, rgb, region, clicks, prev, box):  # noqa: ANN001, ANN202
+        runs.append((region, None if prev is None else np.array(prev)))
+        y0, x0, y1, x1 = region
+        return gt[y0:y1, x0:x1].astype(np.float32) * (0.8 if len(runs) == 1 else 0.9)
+
+    monkeypatch.setattr(seg, "_run", head)
+    first = [Click(30, 40, True)]
+    prob = seg.predict(enc, first)
+    region = crop_box(gt.astype(np.float32), first, (90, 120), zoom)
+    assert region is not None and [r for r, _ in runs] == [(0, 0, 90, 120), region]
+    previous = runs[1][1]
+    assert previous is not None and np.array_equal(previous, gt * np.float32(0.8))  # the first pass
+    assert encoder.calls[-1] == (1, 3, *input_size(region, 64))  # the crop, enlarged
+    y0, x0, y1, x1 = region
+    assert np.array_equal(prob[y0:y1, x0:x1], gt[y0:y1, x0:x1] * np.float32(0.9))
+    runs.clear()  # the second click (before zoom-in starts) runs once, on the whole frame
+    seg.predict(enc, [*first, Click(5, 5, False)], prob)
+    assert [r for r, _ in runs] == [(0, 0, 90, 120)]
+    runs.clear()
+    seg.zoom = ZoomIn(skip_clicks=2, size=64, min_crop=0.2)  # early = 0: the first click once
+    seg.predict(enc, first)
+    assert [r for r, _ in runs] == [(0, 0, 90, 120)]

@@ -12,6 +12,10 @@ a detail, so what it changes should stay near it, and the detail should be seen 
 - :func:`drop_negative_region` (a negative click removes what it lands on): the connected region
   of the previous mask under a negative click is dropped whole when no positive click holds it
   (a look-alike beside the object goes in one click, not piece by piece).
+- :func:`split_negative_region` (a negative click on a look-alike that touches the object): the
+  region of the previous mask under the negative click that also holds a positive click is split
+  by a watershed of the image from the positive and the negative clicks (and from outside the
+  region); what the negative clicks flood is dropped.
 - :func:`seeded_regions`: only the connected regions of the mask that hold a positive click are
   kept (a click on one of several look-alikes gives that one).
 These two run from the first click on (they do not wait for ``skip_clicks``). Shipped (session 9,
@@ -48,7 +52,9 @@ class LocalRefine:
     mask's size, clipped to [``min_side``, ``max_side``] frame pixels; ``size``: the square's side
     at the model input (multiple of 16; 0 = no local re-run, only the merge); ``drop_negative``:
     a negative click drops the whole connected region of the previous mask under it
-    (:func:`drop_negative_region`); ``seeded``: only regions holding a positive click are kept
+    (:func:`drop_negative_region`); ``split_negative``: when a positive click holds that region
+    too, the part of it the negative clicks win in a watershed is dropped
+    (:func:`split_negative_region`); ``seeded``: only regions holding a positive click are kept
     (:func:`seeded_regions`), while there are at most ``seeded_clicks`` clicks (0: always), and
     regions under ``fragment`` times the kept area stay (parts of the object cut off by a thin
     gap, not look-alikes); ``bridge``: gaps up to this many pixels do not split a region."""
@@ -63,6 +69,7 @@ class LocalRefine:
     max_side: int = 192
     size: int = 256
     drop_negative: bool = False
+    split_negative: bool = False
     seeded: bool = True
     seeded_clicks: int = 1
     fragment: float = 0.9
@@ -176,4 +183,45 @@ def seeded_regions(
     keep[sorted(seeded)] = True
     keep[0] = True
     out[~keep[labels]] = 0.0
+    return out
+
+
+def split_negative_region(
+    prev: np.ndarray, new: np.ndarray, image: np.ndarray, clicks: list[Click], touch: int, bridge: int
+) -> np.ndarray:
+    """prev, new: H×W probabilities before and after the last click, image: H×W×3 uint8 RGB ->
+    H×W float32: when the last click is negative and lands on a region of ``prev`` > 0.5 that a
+    positive click holds too (a look-alike touching the object), that region is flooded (OpenCV
+    watershed on the image's colour differences) from the positive clicks in it, the negative
+    clicks in it and the pixels around it; ``new`` is set to 0 where the negative clicks win.
+    Otherwise ``new`` unchanged."""
+    out = new.astype(np.float32, copy=True)
+    if not clicks or clicks[-1].positive:
+        return out
+    _, labels = _regions(prev > 0.5, bridge)
+    under = _held(labels, clicks[-1], touch)
+    held = set().union(*(_held(labels, c, touch) for c in clicks if c.positive))
+    for region in under & held:
+        inside = labels == region
+        box = mask_box(inside)
+        assert box is not None
+        h, w = inside.shape
+        y0, x0 = max(0, box[0] - 2), max(0, box[1] - 2)
+        y1, x1 = min(h, box[2] + 2), min(w, box[3] + 2)
+        part = inside[y0:y1, x0:x1]
+        markers = np.where(part, 0, 3).astype(np.int32)
+        for c in clicks:
+            y, x = int(round(c.y)) - y0, int(round(c.x)) - x0
+            if 0 <= y < y1 - y0 and 0 <= x < x1 - x0 and part[y, x]:
+                cv2.circle(markers, (x, y), 1, 1 if c.positive else 2, -1)
+        markers[~part & (markers != 3)] = 3
+        if not (markers == 1).any() or not (markers == 2).any():
+            continue
+        bgr = np.ascontiguousarray(image[y0:y1, x0:x1, ::-1])
+        cv2.watershed(bgr, markers)
+        won = (markers == 2).astype(np.uint8)
+        line = part & (markers == -1) & (cv2.dilate(won, np.ones((3, 3), np.uint8)) > 0)
+        lost = np.zeros_like(inside)
+        lost[y0:y1, x0:x1] = part & ((markers == 2) | line)  # with the watershed line around it
+        out[lost] = 0.0
     return out

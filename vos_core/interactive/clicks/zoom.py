@@ -30,6 +30,9 @@ class ZoomIn:
     """When and how far to zoom.
 
     ``skip_clicks``: clicks made on the whole frame before zooming (RITM: 1; 2 scored better here);
+    ``early``: the first ``early`` of those clicks run twice, on the whole frame and then again on
+    the zoom crop around that prediction, with it as the previous mask (small objects get their
+    boundary at the zoomed scale from the first click on; 0: off);
     ``expansion``: crop side / box side; ``min_crop``: smallest crop side as a fraction of the
     frame's short side; ``size``: long side of the crop at the model input (pixels, multiple of 16);
     ``min_gain``: zoom
@@ -37,6 +40,7 @@ class ZoomIn:
     (else the cached whole-frame features are used)."""
 
     skip_clicks: int = 2
+    early: int = 0
     expansion: float = 1.4
     min_crop: float = 0.4
     size: int = 640
