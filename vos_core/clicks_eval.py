@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="model: a negative click on a look-alike touching the object splits it off (watershed)",
     )
     p.add_argument(
+        "--split-first",
+        choices=("on", "off"),
+        default=None,
+        help="model: the first click splits off blobs as thick as the clicked one (watershed)",
+    )
+    p.add_argument(
         "--seeded",
         choices=("on", "off"),
         default=None,
@@ -256,6 +262,7 @@ def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine |
         "rel_side": args.local_side,
         "drop_negative": None if args.drop_negative is None else args.drop_negative == "on",
         "split_negative": None if args.split_negative is None else args.split_negative == "on",
+        "split_first": None if args.split_first is None else args.split_first == "on",
         "seeded": None if args.seeded is None else args.seeded == "on",
         "seeded_clicks": args.seeded_clicks,
         "fragment": args.fragment,

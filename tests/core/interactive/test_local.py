@@ -16,6 +16,7 @@ from vos_core.interactive.clicks.local import (
     local_box,
     merge_near_click,
     seeded_regions,
+    split_first_region,
     split_negative_region,
 )
 from vos_core.interactive.clicks.model import ClickHead
@@ -142,6 +143,27 @@ def test_a_negative_click_splits_off_a_touching_look_alike_along_the_image_edge(
     assert np.array_equal(split_negative_region(prev, new, image, clicks[:1], 3, 2), new)
     apart = [Click(5, 5, True), Click(50, 115, False)]
     assert np.array_equal(split_negative_region(prev, new, image, apart, 3, 2), new)
+
+
+def test_the_first_click_splits_off_a_touching_blob_as_thick_as_the_clicked_one() -> None:
+    hw = (100, 200)
+    target, twin = _disk(hw, (50, 60), 25), _disk(hw, (50, 105), 25)
+    image = np.zeros((*hw, 3), np.uint8)
+    image[:] = (30, 120, 40)
+    image[twin] = (40, 60, 220)
+    image[target] = (220, 40, 40)
+    prob = (target | twin).astype(np.float32) * 0.9
+    cfg = LocalRefine(split_first=True, split_spread=1.5)  # the two overlap: centres 1.8 depths apart
+    out = split_first_region(prob, image, Click(50, 60, True), cfg)
+    assert out.dtype == np.float32 and (out[target & ~twin] == np.float32(0.9)).all()
+    assert (out[twin & ~target] > 0.5).mean() < 0.05
+    # a thin part (a tail) is no look-alike: nothing goes
+    tail = np.zeros(hw, bool)
+    tail[47:53, 60:180] = True
+    thin = (target | tail).astype(np.float32) * 0.9
+    image[tail & ~target] = (40, 60, 220)
+    assert np.array_equal(split_first_region(thin, image, Click(50, 60, True), cfg), thin)
+    assert np.array_equal(split_first_region(prob, image, Click(50, 60, False), cfg), prob)
 
 
 def test_seeded_regions_keep_only_what_the_positive_clicks_hold() -> None:

@@ -25,6 +25,7 @@ from vos_core.interactive.clicks.local import (
     local_box,
     merge_near_click,
     seeded_regions,
+    split_first_region,
     split_negative_region,
 )
 from vos_core.interactive.clicks.model import ClickHead
@@ -249,7 +250,7 @@ class ClickSegmenter:
         self, enc: FrameEncoding, clicks: Sequence[Click], prev_mask: np.ndarray | None, prob: np.ndarray
     ) -> np.ndarray:
         """The whole-region rules of :class:`LocalRefine` (``drop_negative``, ``split_negative``,
-        ``seeded``) on ``prob``."""
+        ``seeded``, ``split_first``) on ``prob``."""
         cfg = self.local
         if cfg is None:
             return prob
@@ -261,6 +262,8 @@ class ClickSegmenter:
             prob = split_negative_region(prev, prob, frame_image(enc), list(clicks), cfg.touch, cfg.bridge)
         if cfg.seeded and (cfg.seeded_clicks == 0 or len(clicks) <= cfg.seeded_clicks):
             prob = seeded_regions(prob, list(clicks), cfg.touch, cfg.bridge, cfg.fragment)
+        if cfg.split_first and len(clicks) == 1:
+            prob = split_first_region(prob, frame_image(enc), clicks[0], cfg)
         return prob
 
     def _local_only(self, clicks: Sequence[Click], prev_mask: np.ndarray | None) -> bool:
