@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="model: the first K clicks also re-run on the zoom crop around their prediction",
     )
+    p.add_argument(
+        "--zoom-early-gain",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: with --zoom-early, only when the crop is enlarged at least F times",
+    )
     p.add_argument("--no-local", action="store_true", help="model: no click-local steps")
     p.add_argument(
         "--local-skip",
@@ -248,6 +255,7 @@ def _zoom(zoom: ZoomIn | None, args: argparse.Namespace) -> ZoomIn | None:
         "min_crop": args.zoom_min_crop,
         "skip_clicks": args.zoom_skip,
         "early": args.zoom_early,
+        "early_gain": args.zoom_early_gain,
     }
     return replace(zoom or ZoomIn(), **{k: v for k, v in changes.items() if v is not None})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -108,7 +110,7 @@ def test_early_zoom_runs_the_first_click_again_on_the_crop_around_its_prediction
     one_thread: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     encoder = _Counting(EfficientNetLite())
-    zoom = ZoomIn(skip_clicks=2, early=1, size=64, min_crop=0.2)
+    zoom = ZoomIn(skip_clicks=2, early=1, early_gain=1.1, size=64, min_crop=0.2)
     seg = ClickSegmenter(ClickHead(), encoder, work_height=64, zoom=zoom, local=None)
     img, gt = disk_image(hw=(90, 120), centre=(30, 40), radius=10)
     enc = seg.encode(img)
@@ -132,7 +134,8 @@ def test_early_zoom_runs_the_first_click_again_on_the_crop_around_its_prediction
     runs.clear()  # the second click (before zoom-in starts) runs once, on the whole frame
     seg.predict(enc, [*first, Click(5, 5, False)], prob)
     assert [r for r, _ in runs] == [(0, 0, 90, 120)]
-    runs.clear()
-    seg.zoom = ZoomIn(skip_clicks=2, size=64, min_crop=0.2)  # early = 0: the first click once
-    seg.predict(enc, first)
-    assert [r for r, _ in runs] == [(0, 0, 90, 120)]
+    for once in (ZoomIn(skip_clicks=2, size=64, min_crop=0.2), replace(zoom, early_gain=20.0)):
+        runs.clear()  # early = 0, or a crop not enlarged early_gain times: the first click runs once
+        seg.zoom = once
+        seg.predict(enc, first)
+        assert [r for r, _ in runs] == [(0, 0, 90, 120)]

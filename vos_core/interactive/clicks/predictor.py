@@ -226,7 +226,7 @@ class ClickSegmenter:
             prob = self._run(enc.feats, enc.rgb, (0, 0, fh, fw), clicks, prev_mask, box)
             if self.zoom is not None and len(clicks) <= min(self.zoom.early, self.zoom.skip_clicks):
                 prob = self._region_rules(enc, clicks, prev_mask, prob)
-                early = self._crop_region(enc, clicks, prob)
+                early = self._crop_region(enc, clicks, prob, self.zoom.early_gain)
                 if early is not None:
                     prob = self._zoomed(enc, early, clicks, prob, box)
         else:
@@ -309,10 +309,14 @@ class ClickSegmenter:
         return self._crop_region(enc, clicks, prev_mask)
 
     def _crop_region(
-        self, enc: FrameEncoding, clicks: Sequence[Click], prev_mask: np.ndarray | None
+        self,
+        enc: FrameEncoding,
+        clicks: Sequence[Click],
+        prev_mask: np.ndarray | None,
+        min_gain: float | None = None,
     ) -> Box | None:
         """The zoom crop around ``prev_mask`` and the positive clicks, or None when zooming would
-        not enlarge it by ``zoom.min_gain``."""
+        not enlarge it by ``min_gain`` (default ``zoom.min_gain``)."""
         assert self.zoom is not None
         region = crop_box(prev_mask, clicks, enc.frame_hw, self.zoom)
         if region is None:
@@ -320,7 +324,7 @@ class ClickSegmenter:
         y0, x0, y1, x1 = region
         in_h, in_w = input_size(region, self.zoom.size)
         gain = min(in_h / (y1 - y0), in_w / (x1 - x0)) * enc.frame_hw[0] / enc.work_hw[0]
-        return region if gain >= self.zoom.min_gain else None
+        return region if gain >= (self.zoom.min_gain if min_gain is None else min_gain) else None
 
     def _zoom_encoding(self, enc: FrameEncoding, region: Box) -> FrameEncoding:
         """The crop ``region`` of the frame at its zoom input size, encoded (the last one is kept:

@@ -31,8 +31,9 @@ class ZoomIn:
 
     ``skip_clicks``: clicks made on the whole frame before zooming (RITM: 1; 2 scored better here);
     ``early``: the first ``early`` of those clicks run twice, on the whole frame and then again on
-    the zoom crop around that prediction, with it as the previous mask (small objects get their
-    boundary at the zoomed scale from the first click on; 0: off);
+    the zoom crop around that prediction, with it as the previous mask, when that enlarges the crop
+    at least ``early_gain`` times (small objects get their boundary at the zoomed scale from the
+    first click on; 0: off);
     ``expansion``: crop side / box side; ``min_crop``: smallest crop side as a fraction of the
     frame's short side; ``size``: long side of the crop at the model input (pixels, multiple of 16);
     ``min_gain``: zoom
@@ -41,6 +42,7 @@ class ZoomIn:
 
     skip_clicks: int = 2
     early: int = 0
+    early_gain: float = 4.0
     expansion: float = 1.4
     min_crop: float = 0.4
     size: int = 640
