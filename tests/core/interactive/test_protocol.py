@@ -108,7 +108,7 @@ def test_edge_refine_snaps_a_blurred_mask_to_the_image_edge() -> None:
 
 
 def test_the_edge_filter_radius_shrinks_with_a_small_mask() -> None:
-    seg = ClickSegmenter(ClickHead(), FrozenEncoder(EfficientNetLite()), refine_radius=5)
+    seg = ClickSegmenter(ClickHead(), FrozenEncoder(EfficientNetLite()), refine_radius=5, refine_rel=0.0)
     img = np.full((120, 160, 3), 40, np.uint8)
     thin = np.zeros((120, 160), np.float32)
     thin[20:100, 70:90] = 0.9  # a pedestrian 20 px wide
