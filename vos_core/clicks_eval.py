@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="F",
         help="model: with --zoom-early, only when the crop is enlarged at least F times",
     )
+    p.add_argument(
+        "--zoom-early-band",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: with --zoom-early, the second pass changes only a band of F times the mask's size",
+    )
     p.add_argument("--no-local", action="store_true", help="model: no click-local steps")
     p.add_argument(
         "--local-skip",
@@ -256,6 +263,7 @@ def _zoom(zoom: ZoomIn | None, args: argparse.Namespace) -> ZoomIn | None:
         "skip_clicks": args.zoom_skip,
         "early": args.zoom_early,
         "early_gain": args.zoom_early_gain,
+        "early_band": args.zoom_early_band,
     }
     return replace(zoom or ZoomIn(), **{k: v for k, v in changes.items() if v is not None})
 

@@ -12,7 +12,7 @@ from tests.core.interactive.helpers import disk_image
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.predictor import ClickSegmenter, working_size
 from vos_core.interactive.clicks.simulate import Click
-from vos_core.interactive.clicks.zoom import ASPECTS, ZoomIn, crop_box, input_size, input_sizes
+from vos_core.interactive.clicks.zoom import ASPECTS, ZoomIn, confine, crop_box, input_size, input_sizes
 from vos_core.models.encoders.efficientnet_lite import EfficientNetLite
 from vos_core.models.encoders.runner import FrozenEncoder
 
@@ -139,3 +139,15 @@ def test_early_zoom_runs_the_first_click_again_on_the_crop_around_its_prediction
         seg.zoom = once
         seg.predict(enc, first)
         assert [r for r, _ in runs] == [(0, 0, 90, 120)]
+
+
+def test_confine_keeps_the_second_pass_near_the_first_mask_only() -> None:
+    first = np.zeros((60, 100), np.float32)
+    first[20:40, 20:40] = 0.9  # short side 20: a band of 0.2 * 20 = 4 px
+    second = np.zeros_like(first)
+    second[18:42, 18:42] = 0.8  # the boundary moves by 2 px: kept
+    second[20:40, 40:90] = 0.8  # grows into a touching look-alike: only 4 px of it kept
+    out = confine(first, second, 0.2)
+    assert out.dtype == np.float32 and (out[18:42, 18:42] == np.float32(0.8)).all()
+    assert (out[25:35, 41:44] == np.float32(0.8)).all() and not out[:, 46:].any()
+    assert np.array_equal(confine(np.zeros_like(first), second, 0.2), second)

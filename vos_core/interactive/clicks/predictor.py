@@ -30,7 +30,7 @@ from vos_core.interactive.clicks.local import (
 )
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.simulate import Click
-from vos_core.interactive.clicks.zoom import DEFAULT_ZOOM, Box, ZoomIn, crop_box, input_size
+from vos_core.interactive.clicks.zoom import DEFAULT_ZOOM, Box, ZoomIn, confine, crop_box, input_size
 from vos_core.models.encoders.efficientnet_lite import EncoderFeatures
 from vos_core.models.encoders.runner import FrozenEncoder
 from vos_core.weights import ModelCard, load_weights, weights_dir
@@ -231,7 +231,8 @@ class ClickSegmenter:
                 prob = self._region_rules(enc, clicks, prev_mask, prob)
                 early = self._crop_region(enc, clicks, prob, self.zoom.early_gain)
                 if early is not None:
-                    prob = self._zoomed(enc, early, clicks, prob, box)
+                    second = self._zoomed(enc, early, clicks, prob, box)
+                    prob = confine(prob, second, self.zoom.early_band) if self.zoom.early_band else second
         else:
             prev = np.zeros((fh, fw), np.float32) if prev_mask is None else prev_mask.astype(np.float32)
             prob = self._zoomed(enc, region, clicks, prev, box)
