@@ -26,7 +26,9 @@ measured on the dev first frames, the ECSSD held-out split and the held-out inst
 seeded rule on the first click only, keeping regions under 0.9 of the clicked one (so parts of one
 object stay; on every click, or without that allowance, dev NoC@85 went 3.40 -> 4.00 / 4.20: bikes
 and kites fall apart into regions at 480p); the negative-click drop is off (dev unchanged, ECSSD
-held-out NoC@90 2.69 -> 2.70).
+held-out NoC@90 2.69 -> 2.70). The two splits are off too (session 10: split_negative costs dev
+NoC@85 3.40 -> 3.60 and the instance set 5.81 -> 5.96; split_first cuts dog-agility's head off, dev
+3.80; weights/training/clicks-distractors/README.md).
 Coordinates are frame pixels; boxes are ``(y0, x0, y1, x1)``, end exclusive.
 """
 
