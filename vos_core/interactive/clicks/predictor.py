@@ -213,7 +213,8 @@ class ClickSegmenter:
         """Clicks (frame pixels), optional previous mask (H×W bool or probabilities) and box ->
         H×W float32 object probability at the frame size. With :attr:`zoom` set, clicks after the
         first ``zoom.skip_clicks`` run on a crop around the mask and the clicks (:mod:`.zoom`),
-        encoded at ``zoom.size``; the rest of the frame keeps the previous mask. With :attr:`local`
+        encoded at ``zoom.size``; the rest of the frame keeps the previous mask (with ``zoom.early``, the
+        first clicks run again on the crop around their whole-frame prediction). With :attr:`local`
         set, clicks after the first ``local.skip_clicks`` then keep only the changes connected to
         the new click and re-run on a small square around it, and, when switched on, a negative click
         drops the region under it and only regions holding a positive click are kept (:mod:`.local`)."""
