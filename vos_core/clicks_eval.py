@@ -5,7 +5,9 @@
     python -m vos_core.clicks_eval --instances STATIC_ROOT [--composites N]
         [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
         [--zoom-size N] [--zoom-expansion F] [--zoom-min-crop F] [--zoom-skip K]
-        [--no-local] [--local-skip K] [--local-size N] [--local-side F]
+        [--no-local] [--local-skip K] [--local-size N] [--local-side F] [--refine-rel F]
+        [--zoom-early K] [--zoom-early-gain F] [--zoom-early-band F] [--split-negative on|off]
+        [--split-first on|off]
 
 Each object of each frame (DAVIS: the first frame of each sequence, or every annotated frame;
 ``--images``: a folder with ``images/`` and ``masks/``, one object per label; ``--split heldout``
