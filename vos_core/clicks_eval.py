@@ -5,7 +5,9 @@
     python -m vos_core.clicks_eval --instances STATIC_ROOT [--composites N]
         [--method model|grabcut] [--weights FILE] [--work-height N] [--max-clicks 20] [--limit N]
         [--zoom-size N] [--zoom-expansion F] [--zoom-min-crop F] [--zoom-skip K]
-        [--no-local] [--local-skip K] [--local-size N] [--local-side F]
+        [--no-local] [--local-skip K] [--local-size N] [--local-side F] [--refine-rel F]
+        [--zoom-early K] [--zoom-early-gain F] [--zoom-early-band F] [--split-negative on|off]
+        [--split-first on|off]
 
 Each object of each frame (DAVIS: the first frame of each sequence, or every annotated frame;
 ``--images``: a folder with ``images/`` and ``masks/``, one object per label; ``--split heldout``
@@ -90,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="model: radius of the edge-snapping guided filter (0 = off; default: the model's)",
     )
     p.add_argument(
+        "--refine-rel",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: cap the guided filter's radius at F times the mask's short side (0 = no cap)",
+    )
+    p.add_argument(
         "--zoom-size",
         type=non_negative_int,
         default=None,
@@ -112,6 +121,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="K",
         help="model: clicks before zooming in",
+    )
+    p.add_argument(
+        "--zoom-early",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="model: the first K clicks also re-run on the zoom crop around their prediction",
+    )
+    p.add_argument(
+        "--zoom-early-gain",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: with --zoom-early, only when the crop is enlarged at least F times",
+    )
+    p.add_argument(
+        "--zoom-early-band",
+        type=float,
+        default=None,
+        metavar="F",
+        help="model: with --zoom-early, the second pass changes only a band of F times the mask's size",
     )
     p.add_argument("--no-local", action="store_true", help="model: no click-local steps")
     p.add_argument(
@@ -136,6 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("on", "off"),
         default=None,
         help="model: a negative click drops the whole mask region under it (default: the model's)",
+    )
+    p.add_argument(
+        "--split-negative",
+        choices=("on", "off"),
+        default=None,
+        help="model: a negative click on a look-alike touching the object splits it off (watershed)",
+    )
+    p.add_argument(
+        "--split-first",
+        choices=("on", "off"),
+        default=None,
+        help="model: the first click splits off blobs as thick as the clicked one (watershed)",
     )
     p.add_argument(
         "--seeded",
@@ -221,6 +263,9 @@ def _zoom(zoom: ZoomIn | None, args: argparse.Namespace) -> ZoomIn | None:
         "expansion": args.zoom_expansion,
         "min_crop": args.zoom_min_crop,
         "skip_clicks": args.zoom_skip,
+        "early": args.zoom_early,
+        "early_gain": args.zoom_early_gain,
+        "early_band": args.zoom_early_band,
     }
     return replace(zoom or ZoomIn(), **{k: v for k, v in changes.items() if v is not None})
 
@@ -234,6 +279,8 @@ def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine |
         "size": args.local_size,
         "rel_side": args.local_side,
         "drop_negative": None if args.drop_negative is None else args.drop_negative == "on",
+        "split_negative": None if args.split_negative is None else args.split_negative == "on",
+        "split_first": None if args.split_first is None else args.split_first == "on",
         "seeded": None if args.seeded is None else args.seeded == "on",
         "seeded_clicks": args.seeded_clicks,
         "fragment": args.fragment,
@@ -258,6 +305,8 @@ def _main(args: argparse.Namespace) -> int:
         segmenter = ClickSegmenter.load(args.weights, work_height=args.work_height, threads=args.threads)
         if args.refine_radius is not None:
             segmenter.refine_radius = args.refine_radius
+        if args.refine_rel is not None:
+            segmenter.refine_rel = args.refine_rel
         segmenter.zoom = _zoom(segmenter.zoom, args)
         segmenter.local = _local(segmenter.local, args)
         method = ModelMethod(segmenter)

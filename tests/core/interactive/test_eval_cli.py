@@ -99,3 +99,21 @@ def test_bad_input_is_one_error_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     root = make_davis(tmp_path / "davis", sequences=("alpha",), frames=1)
     assert main(["--davis", str(root), "--weights", str(tmp_path / "none.pt")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_the_inference_flags_reach_the_segmenter() -> None:
+    from vos_core.clicks_eval import _local, _zoom, build_parser
+    from vos_core.interactive.clicks.local import LocalRefine
+    from vos_core.interactive.clicks.zoom import ZoomIn
+
+    args = build_parser().parse_args(
+        [
+            "--davis", "x", "--zoom-early", "1", "--zoom-early-gain", "3", "--zoom-early-band", "0.2",
+            "--split-negative", "on", "--split-first", "on", "--refine-rel", "0.1",
+        ]
+    )  # fmt: skip
+    zoom, local = _zoom(ZoomIn(), args), _local(LocalRefine(), args)
+    assert zoom is not None and (zoom.early, zoom.early_gain, zoom.early_band) == (1, 3.0, 0.2)
+    assert local is not None and local.split_negative and local.split_first and args.refine_rel == 0.1
+    defaults = build_parser().parse_args(["--davis", "x"])
+    assert _zoom(ZoomIn(), defaults) == ZoomIn() and _local(LocalRefine(), defaults) == LocalRefine()

@@ -16,6 +16,8 @@ from vos_core.interactive.clicks.local import (
     local_box,
     merge_near_click,
     seeded_regions,
+    split_first_region,
+    split_negative_region,
 )
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.predictor import ClickSegmenter
@@ -122,6 +124,48 @@ def test_a_negative_click_drops_the_whole_look_alike_under_it_but_never_the_clic
     assert not (out[twin] > 0.5).any()
 
 
+def test_a_negative_click_splits_off_a_touching_look_alike_along_the_image_edge() -> None:
+    hw = (100, 200)
+    target, twin = _disk(hw, (50, 60), 25), _disk(hw, (50, 105), 25)  # they overlap: one region
+    image = np.zeros((*hw, 3), np.uint8)
+    image[:] = (30, 120, 40)
+    image[twin] = (40, 60, 220)
+    image[target] = (220, 40, 40)  # the object is in front
+    prev = (target | twin).astype(np.float32)
+    new = prev.copy()
+    new[45:55, 110:120] = 0.0  # the model removes only a hole around the negative click
+    clicks = [Click(50, 60, True), Click(50, 115, False)]
+    out = split_negative_region(prev, new, image, clicks, touch=3, bridge=2)
+    assert out.dtype == np.float32
+    assert (out[target & ~twin] == 1).all()  # the object stays
+    assert (out[twin & ~target] > 0.5).mean() < 0.05  # the look-alike goes, up to the watershed line
+    # a positive last click, or a negative one on a region no positive click holds: unchanged
+    assert np.array_equal(split_negative_region(prev, new, image, clicks[:1], 3, 2), new)
+    apart = [Click(5, 5, True), Click(50, 115, False)]
+    assert np.array_equal(split_negative_region(prev, new, image, apart, 3, 2), new)
+
+
+def test_the_first_click_splits_off_a_touching_blob_as_thick_as_the_clicked_one() -> None:
+    hw = (100, 200)
+    target, twin = _disk(hw, (50, 60), 25), _disk(hw, (50, 105), 25)
+    image = np.zeros((*hw, 3), np.uint8)
+    image[:] = (30, 120, 40)
+    image[twin] = (40, 60, 220)
+    image[target] = (220, 40, 40)
+    prob = (target | twin).astype(np.float32) * 0.9
+    cfg = LocalRefine(split_first=True, split_spread=1.5)  # the two overlap: centres 1.8 depths apart
+    out = split_first_region(prob, image, Click(50, 60, True), cfg)
+    assert out.dtype == np.float32 and (out[target & ~twin] == np.float32(0.9)).all()
+    assert (out[twin & ~target] > 0.5).mean() < 0.05
+    # a thin part (a tail) is no look-alike: nothing goes
+    tail = np.zeros(hw, bool)
+    tail[47:53, 60:180] = True
+    thin = (target | tail).astype(np.float32) * 0.9
+    image[tail & ~target] = (40, 60, 220)
+    assert np.array_equal(split_first_region(thin, image, Click(50, 60, True), cfg), thin)
+    assert np.array_equal(split_first_region(prob, image, Click(50, 60, False), cfg), prob)
+
+
 def test_seeded_regions_keep_only_what_the_positive_clicks_hold() -> None:
     hw = (100, 200)
     target, twin = _disk(hw, (50, 40), 15), _disk(hw, (50, 100), 15)
@@ -157,3 +201,11 @@ def test_segmenter_applies_the_region_rules_from_the_first_click(
     seg.local = LocalRefine(skip_clicks=5, drop_negative=True)
     out = seg.predict(enc, [*one, Click(32, 98, False)], both)
     assert not out[:, 64:].any() and out[32, 30] == np.float32(0.9)
+    joined = both.copy()
+    joined[30:34, 42:86] = 0.9  # a bridge: the twin touches the object, the drop keeps it
+    out = seg.predict(enc, [*one, Click(32, 98, False)], joined)
+    assert out[32, 98] == np.float32(0.9)
+    seg.local = LocalRefine(skip_clicks=5, split_negative=True)  # the split takes it off
+    monkeypatch.setattr(seg, "_run", lambda *args: joined.copy())
+    out = seg.predict(enc, [*one, Click(32, 98, False)], joined)
+    assert out[32, 98] == 0 and out[32, 30] == np.float32(0.9)

@@ -105,3 +105,24 @@ def test_edge_refine_snaps_a_blurred_mask_to_the_image_edge() -> None:
     refined = edge_refine(coarse, img, radius=4)
     assert refined.shape == gt.shape and refined.dtype == np.float32
     assert iou(refined > 0.5, gt) > iou(coarse > 0.5, gt)
+
+
+def test_the_edge_filter_radius_shrinks_with_a_small_mask() -> None:
+    seg = ClickSegmenter(ClickHead(), FrozenEncoder(EfficientNetLite()), refine_radius=5, refine_rel=0.0)
+    img = np.full((120, 160, 3), 40, np.uint8)
+    thin = np.zeros((120, 160), np.float32)
+    thin[20:100, 70:90] = 0.9  # a pedestrian 20 px wide
+    thin[60:100, 78:81] = 0.9
+    thin[60:100, 81:90] = 0.0  # ... whose leg is 3 px wide
+    img[thin > 0.5] = 200
+    wide = np.zeros_like(thin)
+    wide[10:110, 20:140] = 0.9
+    assert seg.refine_radius_for(thin) == 5  # refine_rel 0: the fixed radius
+    seg.refine_rel = 0.1
+    assert seg.refine_radius_for(thin) == 2 and seg.refine_radius_for(wide) == 5
+    assert seg.refine_radius_for(np.zeros_like(thin)) == 5
+    from vos_core.interactive.clicks.predictor import edge_refine
+
+    rng = np.random.default_rng(0)
+    noisy = np.clip(img.astype(np.int16) + rng.integers(-40, 41, img.shape), 0, 255).astype(np.uint8)
+    assert np.array_equal(seg.to_mask(thin, noisy), edge_refine(thin, noisy, 2) > 0.5)

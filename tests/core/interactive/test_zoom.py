@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 
 from tests.core.interactive.helpers import disk_image
 from vos_core.interactive.clicks.model import ClickHead
 from vos_core.interactive.clicks.predictor import ClickSegmenter, working_size
 from vos_core.interactive.clicks.simulate import Click
-from vos_core.interactive.clicks.zoom import ASPECTS, ZoomIn, crop_box, input_size, input_sizes
+from vos_core.interactive.clicks.zoom import ASPECTS, ZoomIn, confine, crop_box, input_size, input_sizes
 from vos_core.models.encoders.efficientnet_lite import EfficientNetLite
 from vos_core.models.encoders.runner import FrozenEncoder
 
@@ -101,3 +104,50 @@ def test_zoom_crops_the_working_image_when_the_frame_is_not_kept(one_thread: Non
     prob = seg.predict(wrapped, [Click(40, 50, True), Click(45, 52, True)], gt)
     assert prob.shape == gt.shape and np.isfinite(prob).all()
     assert len(encoder.calls) == 2  # the full frame once, then the crop
+
+
+def test_early_zoom_runs_the_first_click_again_on_the_crop_around_its_prediction(
+    one_thread: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder = _Counting(EfficientNetLite())
+    zoom = ZoomIn(skip_clicks=2, early=1, early_gain=1.1, size=64, min_crop=0.2)
+    seg = ClickSegmenter(ClickHead(), encoder, work_height=64, zoom=zoom, local=None)
+    img, gt = disk_image(hw=(90, 120), centre=(30, 40), radius=10)
+    enc = seg.encode(img)
+    runs: list[tuple[tuple[int, int, int, int], np.ndarray | None]] = []
+
+    def head(feats, rgb, region, clicks, prev, box):  # noqa: ANN001, ANN202
+        runs.append((region, None if prev is None else np.array(prev)))
+        y0, x0, y1, x1 = region
+        return gt[y0:y1, x0:x1].astype(np.float32) * (0.8 if len(runs) == 1 else 0.9)
+
+    monkeypatch.setattr(seg, "_run", head)
+    first = [Click(30, 40, True)]
+    prob = seg.predict(enc, first)
+    region = crop_box(gt.astype(np.float32), first, (90, 120), zoom)
+    assert region is not None and [r for r, _ in runs] == [(0, 0, 90, 120), region]
+    previous = runs[1][1]
+    assert previous is not None and np.array_equal(previous, gt * np.float32(0.8))  # the first pass
+    assert encoder.calls[-1] == (1, 3, *input_size(region, 64))  # the crop, enlarged
+    y0, x0, y1, x1 = region
+    assert np.array_equal(prob[y0:y1, x0:x1], gt[y0:y1, x0:x1] * np.float32(0.9))
+    runs.clear()  # the second click (before zoom-in starts) runs once, on the whole frame
+    seg.predict(enc, [*first, Click(5, 5, False)], prob)
+    assert [r for r, _ in runs] == [(0, 0, 90, 120)]
+    for once in (ZoomIn(skip_clicks=2, size=64, min_crop=0.2), replace(zoom, early_gain=20.0)):
+        runs.clear()  # early = 0, or a crop not enlarged early_gain times: the first click runs once
+        seg.zoom = once
+        seg.predict(enc, first)
+        assert [r for r, _ in runs] == [(0, 0, 90, 120)]
+
+
+def test_confine_keeps_the_second_pass_near_the_first_mask_only() -> None:
+    first = np.zeros((60, 100), np.float32)
+    first[20:40, 20:40] = 0.9  # short side 20: a band of 0.2 * 20 = 4 px
+    second = np.zeros_like(first)
+    second[18:42, 18:42] = 0.8  # the boundary moves by 2 px: kept
+    second[20:40, 40:90] = 0.8  # grows into a touching look-alike: only 4 px of it kept
+    out = confine(first, second, 0.2)
+    assert out.dtype == np.float32 and (out[18:42, 18:42] == np.float32(0.8)).all()
+    assert (out[25:35, 41:44] == np.float32(0.8)).all() and not out[:, 46:].any()
+    assert np.array_equal(confine(np.zeros_like(first), second, 0.2), second)

@@ -14,12 +14,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from vos_core.data.box import Box, mask_box
 from vos_core.interactive.clicks.simulate import Click
 
-__all__ = ["ASPECTS", "DEFAULT_ZOOM", "Box", "ZoomIn", "crop_box", "input_size", "input_sizes", "mask_box"]
+__all__ = [
+    "ASPECTS",
+    "DEFAULT_ZOOM",
+    "Box",
+    "ZoomIn",
+    "confine",
+    "crop_box",
+    "input_size",
+    "input_sizes",
+    "mask_box",
+]
 
 #: long side / short side ratios a crop is widened to (one encoder input size each, per orientation)
 ASPECTS = (1.0, 1.5, 2.0)
@@ -30,6 +41,12 @@ class ZoomIn:
     """When and how far to zoom.
 
     ``skip_clicks``: clicks made on the whole frame before zooming (RITM: 1; 2 scored better here);
+    ``early``: the first ``early`` of those clicks run twice, on the whole frame and then again on
+    the zoom crop around that prediction, with it as the previous mask, when that enlarges the crop
+    at least ``early_gain`` times (small objects get their boundary at the zoomed scale from the
+    first click on; 0: off); ``early_band``: that second pass changes only pixels within this
+    fraction of the first pass's short side (bounding box) of its mask (it sharpens the boundary and
+    does not grow into a touching look-alike; 0: anywhere in the crop);
     ``expansion``: crop side / box side; ``min_crop``: smallest crop side as a fraction of the
     frame's short side; ``size``: long side of the crop at the model input (pixels, multiple of 16);
     ``min_gain``: zoom
@@ -37,6 +54,9 @@ class ZoomIn:
     (else the cached whole-frame features are used)."""
 
     skip_clicks: int = 2
+    early: int = 0
+    early_gain: float = 4.0
+    early_band: float = 0.0
     expansion: float = 1.4
     min_crop: float = 0.4
     size: int = 640
@@ -101,3 +121,16 @@ def input_sizes(size: int) -> list[tuple[int, int]]:
     return sorted(
         {hw for a in ASPECTS for hw in ((size, _short_side(size, a)), (_short_side(size, a), size))}
     )
+
+
+def confine(first: np.ndarray, second: np.ndarray, band: float) -> np.ndarray:
+    """first, second: H×W probabilities (a prediction and its zoomed second pass) -> H×W float32:
+    ``second`` within ``band`` times the short side of the bounding box of ``first`` > 0.5 (at
+    least 1 px) around that mask, ``first`` elsewhere (``second`` everywhere when ``first`` is empty)."""
+    mask = first > 0.5
+    box = mask_box(mask)
+    if box is None:
+        return second.astype(np.float32, copy=True)
+    r = max(1, int(round(band * min(box[2] - box[0], box[3] - box[1]))))
+    near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    return np.where(near > 0, second, first).astype(np.float32)
