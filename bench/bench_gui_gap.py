@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,7 +94,7 @@ def largest_gap(app: QApplication, dataset: DavisDataset, sequence: str) -> tupl
     _wait(app, lambda: bool(finished))
     timer.stop()
     client.shutdown(60_000)
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(ticks)]
     return (max(gaps) if gaps else float("nan")), len(ticks), state["end"] - state["start"]
 
 

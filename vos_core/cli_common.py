@@ -64,6 +64,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def on_off(text: str) -> bool:
+    """An ``on``/``off`` switch -> True/False."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+    return text == "on"
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)

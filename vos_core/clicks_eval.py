@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vos_core.cli_common import OneLineParser, UsageError, non_negative_int, positive_int, run_cli
+from vos_core.cli_common import OneLineParser, UsageError, non_negative_int, on_off, positive_int, run_cli
 from vos_core.errors import VosInputError
 from vos_core.interactive.clicks.local import LocalRefine
 from vos_core.interactive.clicks.protocol import Sample
@@ -161,30 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--local-side", type=float, default=None, metavar="F", help="model: local square / object size"
     )
-    p.add_argument(
-        "--drop-negative",
-        choices=("on", "off"),
-        default=None,
-        help="model: a negative click drops the whole mask region under it (default: the model's)",
-    )
-    p.add_argument(
-        "--split-negative",
-        choices=("on", "off"),
-        default=None,
-        help="model: a negative click on a look-alike touching the object splits it off (watershed)",
-    )
-    p.add_argument(
-        "--split-first",
-        choices=("on", "off"),
-        default=None,
-        help="model: the first click splits off blobs as thick as the clicked one (watershed)",
-    )
-    p.add_argument(
-        "--seeded",
-        choices=("on", "off"),
-        default=None,
-        help="model: keep only mask regions holding a positive click (default: the model's)",
-    )
+    for flag, text in (
+        ("--drop-negative", "a negative click drops the whole mask region under it"),
+        ("--split-negative", "a negative click on a touching look-alike splits it off (watershed)"),
+        ("--split-first", "the first click splits off blobs as thick as the clicked one (watershed)"),
+        ("--seeded", "keep only mask regions holding a positive click"),
+    ):
+        described = f"model: {text} (default: the model's)"
+        p.add_argument(flag, type=on_off, default=None, metavar="on|off", help=described)
     p.add_argument(
         "--seeded-clicks",
         type=non_negative_int,
@@ -278,10 +262,10 @@ def _local(local: LocalRefine | None, args: argparse.Namespace) -> LocalRefine |
         "skip_clicks": args.local_skip,
         "size": args.local_size,
         "rel_side": args.local_side,
-        "drop_negative": None if args.drop_negative is None else args.drop_negative == "on",
-        "split_negative": None if args.split_negative is None else args.split_negative == "on",
-        "split_first": None if args.split_first is None else args.split_first == "on",
-        "seeded": None if args.seeded is None else args.seeded == "on",
+        "drop_negative": args.drop_negative,
+        "split_negative": args.split_negative,
+        "split_first": args.split_first,
+        "seeded": args.seeded,
         "seeded_clicks": args.seeded_clicks,
         "fragment": args.fragment,
     }

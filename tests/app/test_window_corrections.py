@@ -11,7 +11,7 @@ import numpy as np
 
 from app.main_window import MainWindow
 from app.views.help_dialogs import shortcut_rows
-from tests.app.window_helpers import RUN_TIMEOUT_MS, Box, open_painted, run_and_wait
+from tests.app.window_helpers import RUN_TIMEOUT_MS, Box, open_propagated
 
 
 def propagated(
@@ -20,8 +20,7 @@ def propagated(
     """Open ``video``, paint frame 0 and propagate to the end; without the adaptation's refits
     (seconds each: these tests are about the loop, test_window_adapting.py about the refit)."""
     window.apply_settings(window.settings.with_(adapt=False))
-    open_painted(window, video, stroke, square)
-    run_and_wait(qtbot, window, window.actions.propagate_forward.trigger)
+    open_propagated(qtbot, window, video, stroke, square)
 
 
 def test_a_correction_updates_both_sides_and_says_what_ran(

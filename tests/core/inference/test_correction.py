@@ -18,6 +18,7 @@ from vos_core.inference.correction import (
     masks_agree,
 )
 from vos_core.inference.predictions import Prediction
+from vos_core.inference.results import FrameResult
 from vos_core.inference.session import InferenceSession
 from vos_core.inference.transport import Carried, TransportConfig
 
@@ -50,11 +51,16 @@ def test_spans_reach_the_neighbouring_references_or_the_ends() -> None:
     assert correction_spans([0, 10, 20], 14, 30, old) == [("forward", 20)]  # F6: onto the reference
 
 
-def test_fusion_weights_the_new_mask_against_the_previous_one(model) -> None:
+def first_prediction(model) -> tuple[SyntheticVideo, InferenceSession, FrameResult]:
+    """A 4-frame video, its session (frame 0 annotated) and the prediction of frame 1."""
     video = SyntheticVideo(n=4)
     s = InferenceSession(video, NO_ADAPT, model=model)
     s.annotate(0, video.labels(0))
-    result = next(s.propagate(0, 1))
+    return video, s, next(s.propagate(0, 1))
+
+
+def test_fusion_weights_the_new_mask_against_the_previous_one(model) -> None:
+    _video, s, result = first_prediction(model)
     wrong = np.roll(result.labels, 40, axis=1)
     assert np.array_equal(fuse_labels(result, wrong, 1.0, s.model.exclusive), result.labels)
     assert np.array_equal(fuse_labels(result, wrong, 0.0, s.model.exclusive), wrong)
@@ -63,10 +69,8 @@ def test_fusion_weights_the_new_mask_against_the_previous_one(model) -> None:
 
 
 def test_only_predictions_from_two_sides_are_fused(model) -> None:
-    video = SyntheticVideo(n=4)
-    s = InferenceSession(video, NO_ADAPT, model=model)
-    s.annotate(0, video.labels(0))
-    result = replace(next(s.propagate(0, 1)), index=20, quality=0.8)
+    _video, s, result = first_prediction(model)
+    result = replace(result, index=20, quality=0.8)
 
     def old(source: int, quality: float = 0.8) -> Prediction:
         return Prediction(b"", (1, 1), (1,), (quality,), source)
@@ -151,10 +155,7 @@ def test_forget_shown_drops_kept_predictions(model) -> None:
 
 
 def test_the_correction_carried_by_flow_is_blended_in_first(model) -> None:
-    video = SyntheticVideo(n=4)
-    s = InferenceSession(video, NO_ADAPT, model=model)
-    s.annotate(0, video.labels(0))
-    result = next(s.propagate(0, 1))
+    video, s, result = first_prediction(model)
     shifted = np.roll(result.labels, 6, axis=1)
     carried = Carried(one_hot_agg(shifted, result.object_ids), torch.ones(video.hw), 1, 0.0, 1e-3)
     assert np.array_equal(fuse_labels(result, None, 1.0, s.model.exclusive, carried), shifted)
