@@ -2,14 +2,19 @@
 
     python -m vos_core.rounds --davis ROOT --sequences a,b,c|FILE [--rounds 8]
         [--correction gt|clicks] [--pick truth|quality] [--adapt|--no-adapt]
-        [--update around|forward] [--fusion distance|quality|both|none] [--agree-frames N] [--carry N]
+        [--looks N] [--update around|forward] [--fusion quality|distance|both|select|none]
+        [--agree-frames N] [--carry N]
         [--adapt-strength X] [--adapt-growth X]
         [--csv FILE] [--click-weights FILE] [--arch NAME] [--threads N]
 
 Round 0 is the first-frame pass (frame 0's mask given, the rest propagated). Each further round picks
 the worst frame not yet corrected among the scored ones (first and last excluded): by its true J
 (``--pick truth``, the mean over objects) or by the quality estimate the annotator sees
-(``--pick quality``, the worst object's). The correction is its ground truth (``--correction gt``) or
+(``--pick quality``, the worst object's). A frame that needs no correction (clicks: every object
+already at the click target; ground truth: already exact) is marked reviewed, as an annotator does
+with the app's "Mark reviewed", kept as it is, and the next worst is looked at, up to ``--looks``
+frames (default 5; 1 = the older protocol, which made a right frame a reference). The correction
+is its ground truth (``--correction gt``) or
 the click model's mask from simulated clicks (``--correction clicks``: the click protocol's
 :func:`~vos_core.interactive.clicks.simulate.next_click`, starting from the predicted mask as the app
 does, at most 5 clicks per object, stopping at IoU 0.9). The frame becomes a reference and the
@@ -63,7 +68,8 @@ CLICK_TARGET = 0.9
 @dataclass(frozen=True)
 class RoundResult:
     """One round of one sequence: its J&F after the round, the frame corrected (-1 in round 0), the
-    clicks made, and the seconds of refit, propagation and clicks, and the frames re-predicted."""
+    clicks made, the seconds of refit, propagation and clicks, the frames re-predicted, and the
+    corrected frame's own J before and after its correction, and the frames looked at."""
 
     sequence: str
     round: int
@@ -75,6 +81,11 @@ class RoundResult:
     click_s: float
     frames_run: int
     carry_s: float = 0.0
+    #: the corrected frame's true J before the correction and after it (NaN in round 0)
+    j_before: float = float("nan")
+    j_after: float = float("nan")
+    #: frames looked at to find one that needs a correction (the others were marked reviewed)
+    looked: int = 0
 
     @property
     def compute_s(self) -> float:
@@ -93,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-propagation after a correction: both sides (default) or forward to the next reference",
     )
     p.add_argument(
-        "--fusion", choices=("distance", "quality", "both", "none"), default=CorrectionConfig.fusion
+        "--fusion", choices=("distance", "quality", "both", "select", "none"), default=CorrectionConfig.fusion
     )
     p.add_argument(
         "--agree-frames", type=int, default=CorrectionConfig.agree_frames, metavar="N",
@@ -114,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--adapt-growth", type=float, default=AdaptConfig.strength_growth, metavar="X",
         help="added to the strength per further given mask (AdaptConfig.strength_growth)",
+    )
+    p.add_argument(
+        "--looks", type=positive_int, default=5, metavar="N",
+        help="frames looked at per round: one that needs no correction is marked reviewed and the "
+        "next worst is looked at (1 = correct the first frame picked, right or not)",
     )
     p.add_argument("--click-weights", metavar="FILE", help="click model (default: weights/clicks.pt)")
     p.add_argument("--csv", metavar="FILE", help="also write one row per sequence and round")
@@ -138,6 +154,53 @@ def frame_truth(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean J over the ground truth's objects."""
     ids = [int(v) for v in np.unique(gt) if v != 0]
     return float(np.mean([region_j(pred == i, gt == i) for i in ids])) if ids else region_j(pred > 0, gt > 0)
+
+
+def needs_correction(pred: np.ndarray, gt: np.ndarray, target: float = CLICK_TARGET) -> bool:
+    """False when an annotator would leave ``pred`` as it is: every object of the ground truth has
+    J ≥ ``target`` and no other object is predicted (with the click protocol's target it makes no
+    click; ground-truth corrections use 1: any difference is redrawn)."""
+    ids = set(np.unique(gt).tolist()) | set(np.unique(pred).tolist())
+    ids.discard(0)
+    return any(region_j(pred == i, gt == i) < target for i in ids) if ids else False
+
+
+def correction_target(args: argparse.Namespace) -> float:
+    """The J from which a frame needs no correction: the click protocol's target, 1 for ground truth."""
+    return CLICK_TARGET if args.correction == "clicks" else 1.0
+
+
+def pick_frame(
+    args: argparse.Namespace,
+    preds: list[np.ndarray],
+    gts: list[np.ndarray],
+    quality: dict[int, float],
+    corrected: set[int],
+    reviewed: set[int],
+) -> tuple[int | None, int]:
+    """The frame this round corrects -> (frame, frames looked at): the worst not yet corrected or
+    reviewed (first and last excluded while others remain), by true J or by the quality estimate.
+    A frame that needs no correction (:func:`needs_correction`) is marked reviewed (kept as it is,
+    as the app's "Mark reviewed" does, and skipped by its "Go to worst frame") and the next worst
+    is looked at, up to ``args.looks`` frames; the last one looked at is returned even when it
+    needs none."""
+    n = len(preds)
+    target = correction_target(args)
+    frame, looked = None, 0
+    while looked < args.looks:
+        skip = corrected | reviewed
+        candidates = [i for i in range(1, n - 1) if i not in skip] or [i for i in range(n) if i not in skip]
+        if not candidates:
+            break
+        if args.pick == "truth":
+            frame = min(candidates, key=lambda i: frame_truth(preds[i], gts[i]))
+        else:
+            frame = min(candidates, key=lambda i: quality.get(i, 0.0))
+        looked += 1
+        if needs_correction(preds[frame], gts[frame], target):
+            break
+        reviewed.add(frame)
+    return frame, looked
 
 
 def click_correction(
@@ -201,43 +264,50 @@ def run_sequence(
         preds: list[np.ndarray] = [gts[0]] + [np.zeros_like(gts[0]) for _ in range(n - 1)]
         quality = {0: 1.0}
         corrected = {0}
+        reviewed: set[int] = set()
         results: list[RoundResult] = []
         for rnd in range(args.rounds + 1):
-            frame, clicks, click_s = 0, 0, 0.0
+            frame, clicks, click_s, looked = 0, 0, 0.0, 0
+            j_before = j_after = float("nan")
             if rnd:
-                candidates = [i for i in range(1, n - 1) if i not in corrected] or [
-                    i for i in range(n) if i not in corrected
-                ]
-                if not candidates:
+                frame, looked = pick_frame(args, preds, gts, quality, corrected, reviewed)
+                if frame is None:
                     break
-                if args.pick == "truth":
-                    frame = min(candidates, key=lambda i: frame_truth(preds[i], gts[i]))
-                else:
-                    frame = min(candidates, key=lambda i: quality.get(i, 0.0))
+                if not needs_correction(preds[frame], gts[frame], correction_target(args)):
+                    # every frame looked at was right already: this round corrects nothing
+                    results.append(
+                        RoundResult(seq, rnd, results[-1].jf, frame, 0, 0.0, 0.0, 0.0, 0, looked=looked)
+                    )
+                    print(f"{seq}  round={rnd}  looked at {looked} frames, all right already", flush=True)
+                    continue
                 labels = gts[frame]
                 if args.correction == "clicks":
                     t0 = time.perf_counter()
                     labels, clicks = click_correction(segmenter, frames.read(frame), preds[frame], gts[frame])
                     click_s = time.perf_counter() - t0
+                j_before, j_after = frame_truth(preds[frame], gts[frame]), frame_truth(labels, gts[frame])
                 session.set_reference(frame, labels)
                 preds[frame], quality[frame] = labels, 1.0
                 corrected.add(frame)
             run = CorrectionRun(session, frame, update)
             for result in run:
-                preds[result.index] = result.labels
-                quality[result.index] = result.quality
+                if result.index not in reviewed:  # a reviewed frame is kept as it is (as in the app)
+                    preds[result.index] = result.labels
+                    quality[result.index] = result.quality
             score = score_sequence(preds, gts, skip_first_last=True, name=seq)
             results.append(
                 RoundResult(
                     seq, rnd, score.jf, frame if rnd else -1, clicks, run.stats.refit_s,
                     run.stats.propagate_s, click_s, len(run.stats.predicted), run.stats.carry_s,
+                    j_before, j_after, looked,
                 )
             )
             r = results[-1]
+            detail = f"  J={r.j_before:.3f}->{r.j_after:.3f}  looked={r.looked}" if rnd else ""
             print(
                 f"{seq}  round={rnd}  frame={r.frame}  J&F={r.jf:.4f}  refit={r.refit_s:.1f}s  "
                 f"propagate={r.propagate_s:.1f}s (flow {r.carry_s:.1f}s)  frames={r.frames_run}  "
-                f"clicks={r.clicks}",
+                f"clicks={r.clicks}{detail}",
                 flush=True,
             )
     return results
@@ -276,12 +346,16 @@ def results_csv(results: Sequence[RoundResult]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
-        ["sequence", "round", "jf", "frame", "clicks", "refit_s", "propagate_s", "click_s", "frames_run"]
+        [
+            "sequence", "round", "jf", "frame", "clicks", "refit_s", "propagate_s", "click_s", "frames_run",
+            "j_before", "j_after", "looked",
+        ]
     )
     for r in results:
         writer.writerow(
             [r.sequence, r.round, f"{r.jf:.6f}", r.frame, r.clicks, f"{r.refit_s:.3f}",
-             f"{r.propagate_s:.3f}", f"{r.click_s:.3f}", r.frames_run]
+             f"{r.propagate_s:.3f}", f"{r.click_s:.3f}", r.frames_run, f"{r.j_before:.6f}",
+             f"{r.j_after:.6f}", r.looked]
         )
     return buffer.getvalue().encode("utf-8")
 
@@ -311,7 +385,8 @@ def _main(args: argparse.Namespace) -> int:
         segmenter = ClickSegmenter.load(args.click_weights, threads=max(1, config.threads))
     print(
         f"# rounds={args.rounds} correction={args.correction} pick={args.pick} adapt={config.adapt.enabled} "
-        f"update={args.update} fusion={args.fusion} agree={args.agree_frames}@{args.agree_iou} "
+        f"looks={args.looks} update={args.update} fusion={args.fusion} "
+        f"agree={args.agree_frames}@{args.agree_iou} "
         f"carry={args.carry} strength={args.adapt_strength}+{args.adapt_growth}/mask "
         f"arch={config.arch}",
         flush=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import re
 from pathlib import Path
@@ -91,3 +92,21 @@ def test_a_click_correction_erases_an_object_the_ground_truth_does_not_have() ->
 def test_carry_must_not_be_negative(davis: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert rounds.main(["--davis", str(davis), "--carry", "-1"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_a_frame_right_already_is_reviewed_and_the_next_worst_is_corrected() -> None:
+    gt = np.zeros((20, 20), np.uint8)
+    gt[5:15, 5:15] = 1
+    right, wrong, absent = gt.copy(), np.zeros_like(gt), np.zeros_like(gt)
+    wrong[5:15, 5:9] = 1  # J 0.4
+    preds, gts = [gt, right, wrong, right, gt], [gt, gt, gt, gt, gt]
+    quality = {0: 1.0, 1: 0.1, 2: 0.5, 3: 0.2, 4: 1.0}  # the estimate ranks the right frames worst
+    args = argparse.Namespace(looks=5, pick="quality", correction="clicks")
+    reviewed: set[int] = set()
+    assert rounds.pick_frame(args, preds, gts, quality, {0}, reviewed) == (2, 3)
+    assert reviewed == {1, 3}  # kept as they are, never picked again
+    one_look = argparse.Namespace(looks=1, pick="quality", correction="clicks")
+    assert rounds.pick_frame(one_look, preds, gts, quality, {0}, set()) == (1, 1)
+    # an object predicted where the ground truth has none needs a correction (the Clear of it)
+    assert rounds.needs_correction(gt, absent) and not rounds.needs_correction(absent, absent)
+    assert not rounds.needs_correction(right, gt) and rounds.needs_correction(wrong, gt)

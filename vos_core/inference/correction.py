@@ -46,7 +46,7 @@ from vos_core.inference.transport import Carried, FlowTransport, TransportConfig
 
 __all__ = ["CorrectionConfig", "CorrectionRun", "CorrectionStats", "correction_spans", "fuse_labels"]
 
-Fusion = Literal["none", "distance", "quality", "both"]
+Fusion = Literal["none", "distance", "quality", "both", "select"]
 Direction = Literal["forward", "backward"]
 
 
@@ -57,7 +57,8 @@ class CorrectionConfig:
     both_sides: run backward from the corrected frame too (else forward only).
     fusion: how a re-predicted frame's new mask and its previous one are combined: ``none`` (the new
         one), ``distance`` (weights by frame distance to each mask's source frame), ``quality`` (by
-        each mask's estimated quality), ``both`` (the product of the two).
+        each mask's estimated quality), ``both`` (the product of the two), ``select`` (the mask
+        with the higher estimated quality, whole: no pixel blending).
     agree_iou / agree_frames: a run stops after ``agree_frames`` consecutive frames whose mask (after
         fusion) has IoU ≥ ``agree_iou`` with the previous one for every object (0: never early).
     until_reference: a forward-only run ends *on* the next reference (the older F6 semantics)
@@ -75,7 +76,7 @@ class CorrectionConfig:
     transport: TransportConfig = field(default_factory=TransportConfig)
 
     def __post_init__(self) -> None:
-        if self.fusion not in ("none", "distance", "quality", "both"):
+        if self.fusion not in ("none", "distance", "quality", "both", "select"):
             raise ValueError(f"unknown fusion {self.fusion!r}")
         if not 0.0 < self.agree_iou <= 1.0 or self.agree_frames < 0:
             raise ValueError("agree_iou must be in (0, 1] and agree_frames >= 0")
@@ -160,6 +161,8 @@ def fusion_weight(config: CorrectionConfig, result: FrameResult, start: int, old
         return by_distance
     if config.fusion == "quality":
         return by_quality
+    if config.fusion == "select":
+        return 1.0 if by_quality >= 0.5 else 0.0
     if config.fusion == "both":
         a, b = by_distance * by_quality, (1 - by_distance) * (1 - by_quality)
         return a / max(a + b, 1e-9)
@@ -349,10 +352,17 @@ class CorrectionRun:
                     lifted = carried.lift(agg, result.object_quality)
                     result = replace(result, object_quality=lifted, quality=min(lifted, default=1.0))
                 labels = result.labels
+                kept = False
                 if old is not None and old.shape == labels.shape:
                     previous = old.labels()
                     weight = fusion_weight(config, result, self.frame, old)
-                    labels = fuse_labels(result, previous, weight, exclusive, carried, agg)
+                    if weight <= 0.0 and old.object_ids == result.object_ids:
+                        # the previous prediction stays as it was, with its quality and source
+                        log.record(result.index, previous, old.object_ids, old.object_quality, old.source)
+                        result = replace(result, object_quality=old.object_quality, quality=old.quality)
+                        labels, kept = previous, True
+                    else:
+                        labels = fuse_labels(result, previous, weight, exclusive, carried, agg)
                     same = masks_agree(labels, previous, result.object_ids, config.agree_iou)
                     agreeing = agreeing + 1 if same else 0
                     changed = not np.array_equal(labels, previous)
@@ -361,7 +371,8 @@ class CorrectionRun:
                     agreeing, changed = 0, True
                 if labels is not result.labels or carried is not None:
                     result = replace(result, labels=labels)
-                    log.record(result.index, labels, result.object_ids, result.object_quality, self.frame)
+                    if not kept:
+                        log.record(result.index, labels, result.object_ids, result.object_quality, self.frame)
                 stats.predicted.append(result.index)
                 if changed:
                     stats.changed.append(result.index)

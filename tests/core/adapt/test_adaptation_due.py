@@ -70,7 +70,9 @@ def test_never_due_without_adaptation() -> None:
 def test_stale_reads_only_and_counts_the_latest_given() -> None:
     model = build("stcn", _config(), untrained=True)
     adapter = Adapter(model, _config().adapt, _config().readout, torch.device("cpu"))
-    masks = {i: np.full((8, 8), i % 2, np.uint8) for i in range(MAX_GIVEN + 3)}
+    masks = {i: np.ones((8, 8), np.uint8) for i in range(MAX_GIVEN + 3)}
+    for i, labels in masks.items():
+        labels.flat[i] = 0  # each a different mask
     assert adapter.stale(masks, (1,)) and adapter.stale(masks, (1,))  # asking changes nothing
     assert adapter.learns_from(masks) == MAX_GIVEN and adapter.learns_from({0: masks[0]}) == 1
     assert not adapter.stale({}, ())

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tests.core.synthetic import SyntheticVideo
-from vos_core.adapt import Adapter
+from vos_core.adapt import Adapter, teaching
 from vos_core.adapt.heads import head_copy
 from vos_core.adapt.samples import augmented_views, class_map, fresh
 from vos_core.config import AdaptConfig, ReadoutConfig, SessionConfig
@@ -180,10 +180,22 @@ def test_learns_from_the_latest_given_masks_only(
     adapter.sync(masks, (1,), view)
     assert sorted(adapter.given) == [2, 4]  # a new session: the last by frame
     masks[0] = np.zeros_like(masks[0])
-    masks[0][:20, :20] = 1  # frame 0 corrected: now the latest given
+    masks[0][:40, :40] = 1  # frame 0 corrected: now the latest given
     adapter.sync(masks, (1,), view)
     assert sorted(adapter.given) == [0, 4]
-    assert int(adapter.given[0].labels[0].sum()) == 400
+    assert int(adapter.given[0].labels[0].sum()) == 1600
     del masks[4]
     adapter.sync(masks, (1,), view)
     assert sorted(adapter.given) == [0, 2]
+
+
+def test_a_fit_learns_only_from_masks_that_show_the_object() -> None:
+    big = np.zeros((40, 40), np.uint8)
+    big[5:35, 5:35] = 1  # 900 pixels
+    sliver, gone = np.zeros_like(big), np.zeros_like(big)
+    sliver[5:7, 5:35] = 1  # 60 pixels: the object entering, leaving or hidden
+    masks = {0: big, 10: big.copy(), 20: sliver, 30: gone}
+    assert sorted(teaching(masks)) == [0, 10]  # both stay references; the fit learns from two
+    assert Adapter.learns_from(masks) == 2
+    assert sorted(teaching({20: sliver})) == [20]  # a small object is small everywhere: kept
+    assert teaching({30: gone}) == {}

@@ -82,6 +82,28 @@ def test_only_predictions_from_two_sides_are_fused(model) -> None:
     quality = CorrectionConfig(fusion="quality")
     assert fusion_weight(quality, result, 30, old(0, 0.2)) == pytest.approx(0.8)
     assert fusion_weight(CorrectionConfig(fusion="none"), result, 30, old(0)) == 1.0
+    select = CorrectionConfig(fusion="select")
+    assert fusion_weight(select, result, 30, old(0, 0.2)) == 1.0
+    assert fusion_weight(select, result, 30, old(0, 0.9)) == 0.0
+
+
+def test_select_keeps_a_better_previous_prediction_whole(model) -> None:
+    video = SyntheticVideo(n=12)
+    s = InferenceSession(video, NO_ADAPT, model=model)
+    s.set_reference(0, video.labels(0))
+    list(CorrectionRun(s, 0))
+    before = {i: s.predictions.get(i) for i in range(1, 6)}
+    for i, kept in before.items():  # the first run's masks, estimated perfect: nothing beats them
+        assert kept is not None
+        s.predictions.record(i, kept.labels(), kept.object_ids, (1.0,), kept.source)
+    s.set_reference(6, video.labels(6))
+    no_flow = TransportConfig(frames=0)  # carried frames score the carried share: they would win
+    run = CorrectionRun(s, 6, CorrectionConfig(fusion="select", agree_frames=0, transport=no_flow))
+    backward = [r for r in run if r.index < 6]
+    assert [r.index for r in backward] == [5, 4, 3, 2, 1]
+    for r in backward:
+        assert np.array_equal(r.labels, before[r.index].labels()) and r.quality == 1.0
+        assert s.predictions.get(r.index).source == 0  # still the first run's
 
 
 def test_masks_agree_per_object() -> None:

@@ -212,6 +212,28 @@ def init_from(head: ClickHead, checkpoint: Path) -> list[str]:
     return fresh
 
 
+@dataclass
+class Anchor:
+    """L2-SP: ``weight`` × the summed squared distance of the head's parameters from ``reference``."""
+
+    reference: dict[str, torch.Tensor]
+    weight: float
+
+    @classmethod
+    def load(cls, head: ClickHead, path: Path, weight: float) -> Anchor:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state["head"] if "head" in state else state
+        params = dict(head.named_parameters())
+        missing = sorted(params.keys() - state.keys())
+        if missing:
+            raise ValueError(f"{path} does not hold the head's parameters {missing[:5]}")
+        return cls({k: state[k].detach().clone() for k in params}, weight)
+
+    def __call__(self, head: ClickHead) -> torch.Tensor:
+        total = sum(((p - self.reference[k]) ** 2).sum() for k, p in head.named_parameters())
+        return self.weight * total
+
+
 def _lr(cfg: TrainConfig, elapsed: float, budget: float) -> float:
     frac = min(1.0, elapsed / max(budget, 1.0))
     warm = min(1.0, elapsed / 60.0)
@@ -291,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the batch-norm statistics of the initial head (a fine-tune on shifted data)",
     )
+    p.add_argument(
+        "--anchor",
+        type=Path,
+        help="pull the head toward this file's weights (L2-SP; a fine-tune that keeps what they knew)",
+    )
+    p.add_argument("--anchor-weight", type=float, default=0.01, help="with --anchor: the pull's weight")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=256)
     p.add_argument(
@@ -331,11 +359,14 @@ def main(argv: list[str] | None = None) -> int:
         for module in head.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.eval()
+    pull = Anchor.load(head, args.anchor, args.anchor_weight) if args.anchor else None
     start, last_save, running = time.time() - elapsed, time.time(), None
     while elapsed < budget:
         rng = np.random.default_rng([cfg.seed, step])
         cache = caches[step % len(caches)]
         loss = simulate_step(head, sample_batch(cache, cfg, rng), cfg, rng)
+        if pull is not None:
+            loss = loss + pull(head)
         for group in opt.param_groups:
             group["lr"] = _lr(cfg, elapsed, budget)
         opt.zero_grad(set_to_none=True)
