@@ -70,7 +70,7 @@ class CorrectionConfig:
 
     both_sides: bool = True
     fusion: Fusion = "quality"
-    agree_iou: float = 0.98
+    agree_iou: float = 0.95
     agree_frames: int = 10
     until_reference: bool = False
     transport: TransportConfig = field(default_factory=TransportConfig)
