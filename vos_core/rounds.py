@@ -22,6 +22,9 @@ re-propagation is :class:`~vos_core.inference.correction.CorrectionRun`, the cod
 (``--update around``: both sides with fusion and early stop, the default; ``forward``: the older F6,
 forward to the next reference).
 
+The simulated annotator (what it looks at, whether a frame needs a correction, its clicks) is
+:mod:`vos_core.rounds_annotator`.
+
 Printed: per sequence and round J&F, then per round the mean J&F, the seconds of compute per
 sequence (refit, propagation, their sum; mean and max over sequences), the frames re-predicted, and
 the area under the J&F curve over rounds (trapezoids, divided by the rounds). ``--csv`` also writes
@@ -57,12 +60,17 @@ from vos_core.evaluate import annotation_files
 from vos_core.inference.correction import CorrectionConfig, CorrectionRun
 from vos_core.inference.session import InferenceSession
 from vos_core.inference.transport import TransportConfig
-from vos_core.metrics import region_j, score_sequence
+from vos_core.metrics import score_sequence
 from vos_core.models.base import VosModel
+from vos_core.rounds_annotator import (
+    ClickTool,
+    click_correction,
+    correction_target,
+    frame_truth,
+    needs_correction,
+    pick_frame,
+)
 from vos_core.threads import ThreadBudget
-
-MAX_CLICKS = 5
-CLICK_TARGET = 0.9
 
 
 @dataclass(frozen=True)
@@ -150,106 +158,13 @@ def correction_config(args: argparse.Namespace) -> CorrectionConfig:
         raise UsageError(str(error)) from error
 
 
-def frame_truth(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Mean J over the ground truth's objects."""
-    ids = [int(v) for v in np.unique(gt) if v != 0]
-    return float(np.mean([region_j(pred == i, gt == i) for i in ids])) if ids else region_j(pred > 0, gt > 0)
-
-
-def needs_correction(pred: np.ndarray, gt: np.ndarray, target: float = CLICK_TARGET) -> bool:
-    """False when an annotator would leave ``pred`` as it is: every object of the ground truth has
-    J ≥ ``target`` and no other object is predicted (with the click protocol's target it makes no
-    click; ground-truth corrections use 1: any difference is redrawn)."""
-    ids = set(np.unique(gt).tolist()) | set(np.unique(pred).tolist())
-    ids.discard(0)
-    return any(region_j(pred == i, gt == i) < target for i in ids) if ids else False
-
-
-def correction_target(args: argparse.Namespace) -> float:
-    """The J from which a frame needs no correction: the click protocol's target, 1 for ground truth."""
-    return CLICK_TARGET if args.correction == "clicks" else 1.0
-
-
-def pick_frame(
-    args: argparse.Namespace,
-    preds: list[np.ndarray],
-    gts: list[np.ndarray],
-    quality: dict[int, float],
-    corrected: set[int],
-    reviewed: set[int],
-) -> tuple[int | None, int]:
-    """The frame this round corrects -> (frame, frames looked at): the worst not yet corrected or
-    reviewed (first and last excluded while others remain), by true J or by the quality estimate.
-    A frame that needs no correction (:func:`needs_correction`) is marked reviewed (kept as it is,
-    as the app's "Mark reviewed" does, and skipped by its "Go to worst frame") and the next worst
-    is looked at, up to ``args.looks`` frames; the last one looked at is returned even when it
-    needs none."""
-    n = len(preds)
-    target = correction_target(args)
-    frame, looked = None, 0
-    while looked < args.looks:
-        skip = corrected | reviewed
-        candidates = [i for i in range(1, n - 1) if i not in skip] or [i for i in range(n) if i not in skip]
-        if not candidates:
-            break
-        if args.pick == "truth":
-            frame = min(candidates, key=lambda i: frame_truth(preds[i], gts[i]))
-        else:
-            frame = min(candidates, key=lambda i: quality.get(i, 0.0))
-        looked += 1
-        if needs_correction(preds[frame], gts[frame], target):
-            break
-        reviewed.add(frame)
-    return frame, looked
-
-
-def click_correction(
-    segmenter: object, rgb: np.ndarray, pred: np.ndarray, gt: np.ndarray
-) -> tuple[np.ndarray, int]:
-    """Correct ``pred`` (H×W labels) with simulated clicks, object by object, starting from its
-    predicted mask (as the app's click tool does on a propagated frame): the protocol's next click,
-    at most :data:`MAX_CLICKS`, until IoU ≥ :data:`CLICK_TARGET`. An object predicted where the
-    ground truth has none (it left or is hidden) is erased, counted as one click (the app's Clear
-    of that object): a click model cannot segment an absent object. -> (labels, clicks made). An
-    object never takes another object's pixels."""
-    from vos_core.interactive.clicks.simulate import next_click
-
-    out = pred.copy()
-    enc = None
-    made = 0
-    for object_id in (int(v) for v in np.union1d(np.unique(gt), np.unique(pred)) if v != 0):
-        target = gt == object_id
-        current = out == object_id
-        if not target.any():
-            if current.any():
-                out[current] = 0
-                made += 1
-            continue
-        prev: np.ndarray | None = current.astype(np.float32) if current.any() else None
-        clicks = []
-        while region_j(current, target) < CLICK_TARGET and len(clicks) < MAX_CLICKS:
-            click = next_click(current, target)
-            if click is None:
-                break
-            if enc is None:
-                enc = segmenter.encode(rgb)  # type: ignore[attr-defined]
-            clicks.append(click)
-            prev = segmenter.predict(enc, clicks, prev)  # type: ignore[attr-defined]
-            current = segmenter.to_mask(prev, rgb)  # type: ignore[attr-defined]
-        made += len(clicks)
-        if clicks:
-            out[out == object_id] = 0
-            out[current & (out == 0)] = object_id
-    return out, made
-
-
 def run_sequence(
     dataset: DavisDataset,
     seq: str,
     model: VosModel,
     config: SessionConfig,
     args: argparse.Namespace,
-    segmenter: object | None,
+    segmenter: ClickTool | None,
 ) -> list[RoundResult]:
     """Round 0 and ``args.rounds`` correction rounds of one sequence."""
     _, gt_files = annotation_files(dataset, seq)

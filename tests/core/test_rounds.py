@@ -13,6 +13,7 @@ from PIL import Image
 
 from tests.core.test_cli import first_mask, frame
 from vos_core import rounds
+from vos_core import rounds_annotator as annotator
 from vos_core.data.masks import write_mask
 
 pytestmark = pytest.mark.usefixtures("training_free_default")  # see tests/conftest.py
@@ -65,7 +66,7 @@ def test_click_rounds_pick_by_quality(davis: Path, capsys: pytest.CaptureFixture
     assert rounds.main(args) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("box  round=")]
     clicks = [int(re.search(r"clicks=(\d+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
-    assert clicks[0] == 0 and all(0 <= c <= rounds.MAX_CLICKS for c in clicks[1:])
+    assert clicks[0] == 0 and all(0 <= c <= annotator.MAX_CLICKS for c in clicks[1:])
 
 
 def test_bad_input_is_one_error_line(davis: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -85,7 +86,7 @@ def test_a_click_correction_erases_an_object_the_ground_truth_does_not_have() ->
     pred[2:8, 2:8] = 1  # predicted where the object has left
     pred[10:18, 10:18] = 2  # right already (IoU 1): no click
     gt = np.where(pred == 2, 2, 0).astype(np.uint8)
-    out, made = rounds.click_correction(object(), np.zeros((20, 20, 3), np.uint8), pred, gt)
+    out, made = annotator.click_correction(object(), np.zeros((20, 20, 3), np.uint8), pred, gt)
     assert made == 1 and np.array_equal(out, gt)
 
 
@@ -103,10 +104,10 @@ def test_a_frame_right_already_is_reviewed_and_the_next_worst_is_corrected() -> 
     quality = {0: 1.0, 1: 0.1, 2: 0.5, 3: 0.2, 4: 1.0}  # the estimate ranks the right frames worst
     args = argparse.Namespace(looks=5, pick="quality", correction="clicks")
     reviewed: set[int] = set()
-    assert rounds.pick_frame(args, preds, gts, quality, {0}, reviewed) == (2, 3)
+    assert annotator.pick_frame(args, preds, gts, quality, {0}, reviewed) == (2, 3)
     assert reviewed == {1, 3}  # kept as they are, never picked again
     one_look = argparse.Namespace(looks=1, pick="quality", correction="clicks")
-    assert rounds.pick_frame(one_look, preds, gts, quality, {0}, set()) == (1, 1)
+    assert annotator.pick_frame(one_look, preds, gts, quality, {0}, set()) == (1, 1)
     # an object predicted where the ground truth has none needs a correction (the Clear of it)
-    assert rounds.needs_correction(gt, absent) and not rounds.needs_correction(absent, absent)
-    assert not rounds.needs_correction(right, gt) and rounds.needs_correction(wrong, gt)
+    assert annotator.needs_correction(gt, absent) and not annotator.needs_correction(absent, absent)
+    assert not annotator.needs_correction(right, gt) and annotator.needs_correction(wrong, gt)

@@ -148,3 +148,20 @@ def test_a_fine_tune_starts_from_shipped_weights_and_can_keep_their_batch_norm(
     assert train.main([*args, "--init", str(shipped), "--max-minutes", "0.01"]) == 0
     head = torch.load(ckpt, weights_only=True)["head"]
     assert not all(torch.equal(head[k], start[k]) for k in stats)  # without the flag they move
+
+
+def test_the_anchor_pulls_toward_the_weights_it_was_given(tmp_path: Path) -> None:
+    head = ClickHead()
+    torch.save(head.state_dict(), tmp_path / "start.pt")
+    pull = train.Anchor.load(head, tmp_path / "start.pt", 2.0)
+    assert float(pull(head)) == 0.0
+    with torch.no_grad():
+        next(head.parameters()).add_(0.5)
+    moved = float(pull(head))
+    assert moved > 0.0
+    loss = pull(head)
+    loss.backward()  # a loss term: it trains the head back toward the reference
+    assert next(head.parameters()).grad is not None
+    torch.save({"head": {}}, tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match="does not hold"):
+        train.Anchor.load(head, tmp_path / "empty.pt", 1.0)

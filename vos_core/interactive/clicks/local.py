@@ -214,11 +214,7 @@ def split_negative_region(
     held = set().union(*(_held(labels, c, touch) for c in clicks if c.positive))
     for region in under & held:
         inside = labels == region
-        box = mask_box(inside)
-        assert box is not None
-        h, w = inside.shape
-        y0, x0 = max(0, box[0] - 2), max(0, box[1] - 2)
-        y1, x1 = min(h, box[2] + 2), min(w, box[3] + 2)
+        y0, x0, y1, x1 = _padded_box(inside)
         part = inside[y0:y1, x0:x1]
         seeds = np.zeros(part.shape, np.int32)
         for c in clicks:
@@ -227,6 +223,15 @@ def split_negative_region(
                 cv2.circle(seeds, (x, y), 1, 1 if c.positive else 2, -1)
         out[y0:y1, x0:x1][_flooded_by_negatives(image[y0:y1, x0:x1], part, seeds)] = 0.0
     return out
+
+
+def _padded_box(mask: np.ndarray, pad: int = 2) -> Box:
+    """The bounding box of a non-empty H×W bool ``mask``, ``pad`` pixels wider on each side (clipped
+    to the frame): a region with a ring of its surroundings, for a watershed to flood from."""
+    box = mask_box(mask)
+    assert box is not None
+    h, w = mask.shape
+    return max(0, box[0] - pad), max(0, box[1] - pad), min(h, box[2] + pad), min(w, box[3] + pad)
 
 
 def _flooded_by_negatives(image: np.ndarray, part: np.ndarray, seeds: np.ndarray) -> np.ndarray:
@@ -253,11 +258,7 @@ def split_first_region(prob: np.ndarray, image: np.ndarray, click: Click, cfg: L
         return out
     _, labels = _regions(prob > 0.5, cfg.bridge)
     for region in _held(labels, click, cfg.touch):
-        box = mask_box(labels == region)
-        assert box is not None
-        h, w = labels.shape
-        y0, x0 = max(0, box[0] - 2), max(0, box[1] - 2)
-        y1, x1 = min(h, box[2] + 2), min(w, box[3] + 2)
+        y0, x0, y1, x1 = _padded_box(labels == region)
         part = labels[y0:y1, x0:x1] == region
         depth = cv2.distanceTransform(part.astype(np.uint8), cv2.DIST_L2, 5)
         cy, cx = int(round(click.y)) - y0, int(round(click.x)) - x0

@@ -189,12 +189,17 @@ def simulate_step(head: ClickHead, batch: Batch, cfg: TrainConfig, rng: np.rando
     return loss_fn(out.fine, batch.gt) + COARSE_WEIGHT * loss_fn(out.coarse, batch.gt)
 
 
+def head_state(path: Path) -> dict[str, torch.Tensor]:
+    """The head tensors of a training checkpoint (its ``head``) or of shipped weights (the file)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state["head"] if "head" in state else state
+
+
 def init_from(head: ClickHead, checkpoint: Path) -> list[str]:
     """Copy a checkpoint's (or shipped weights') head tensors into ``head`` (training-time transfer):
     every top-level module the file holds loads with strict keys; only the refiner may be absent (it
     starts fresh). Returns the top-level modules left fresh."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    state = state["head"] if "head" in state else state
+    state = head_state(checkpoint)
     modules = dict(head.named_children())
     stray = sorted({k.split(".")[0] for k in state} - modules.keys())
     if stray:
@@ -221,8 +226,7 @@ class Anchor:
 
     @classmethod
     def load(cls, head: ClickHead, path: Path, weight: float) -> Anchor:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state["head"] if "head" in state else state
+        state = head_state(path)
         params = dict(head.named_parameters())
         missing = sorted(params.keys() - state.keys())
         if missing:
